@@ -1,0 +1,3 @@
+from hrdp.cli import main
+
+main()
