@@ -1,0 +1,254 @@
+"""Command line: options -> library calls -> exit code. Output goes through output.py."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, TypeVar
+
+import click
+from rich.console import Console
+
+from hrdp import __version__, config, output
+from hrdp.dnscheck import DomainChecker, make_checker
+from hrdp.dsn.report import DSN_KINDS, DsnKind
+from hrdp.errors import ExitCode, HrdpError
+from hrdp.pipeline import Settings, classify
+from hrdp.pool import Policy
+from hrdp.scoring import registry
+from hrdp.sources import iter_messages
+from hrdp.terminal import RichTableWriter, Summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HRDP"}
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def output_options(func: F) -> F:
+    """The output options every command that writes rows shares."""
+    decorators = [
+        click.option("--format", "fmt", type=click.Choice(output.FORMATS),
+                     help="Row format. Default: table on a terminal, tsv when piped "
+                          "(or the -o file's extension)."),
+        click.option("--fmt", "style", metavar="STYLE",
+                     help="Any tabulate table style (github, grid, psql, ...)."),
+        click.option("--no-headers", is_flag=True, help="Omit the header line."),
+        click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False),
+                     help="Write rows to FILE (atomically: temp file, then rename)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+class _UserError(click.ClickException):
+    """A library error shown as one line, ``hrdp: error: ...``, exit 1."""
+
+    exit_code = ExitCode.ERROR
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        _stderr().print(f"hrdp: error: {self.format_message()}", markup=False)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HrdpError as exc:
+            raise _UserError(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Settings file (default: $HRDP_CONFIG, else ./hrdp.toml if present).")
+@click.version_option(__version__, prog_name="hrdp")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Decide the outbound delivery pool (normal or high-risk) of every message."""
+    path = config.find(config_path)
+    ctx.meta["hrdp.config"] = path
+    if path:
+        data = config.read(path)
+        params = {name: {p.name for p in cmd.params if p.name}
+                  for name, cmd in cli.commands.items()}
+        ctx.default_map = config.default_map(data, params, path)
+
+
+def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozenset[DsnKind]:
+    items = value if isinstance(value, list | tuple) else [value]
+    names = {n.strip() for item in items for n in str(item).split(",") if n.strip()}
+    unknown = names - set(DSN_KINDS)
+    if unknown:
+        raise click.BadParameter(f"unknown kind {sorted(unknown)[0]!r}; "
+                                 f"choose from {', '.join(DSN_KINDS)}")
+    return frozenset(k for k in DSN_KINDS if k in names)
+
+
+@cli.command("classify")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--envelope-from", metavar="ADDR",
+              help="Envelope sender given by the MTA ('' or '<>' for the null sender).")
+@click.option("--dns-zone", multiple=True, metavar="FILE",
+              help="Answer DNS from this RFC 1035 zone file (repeatable; no network).")
+@click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this server, not resolv.conf.")
+@click.option("--dns-timeout", type=float, default=2.0, show_default=True,
+              help="Seconds per DNS try.")
+@click.option("--dns-lifetime", type=float, default=5.0, show_default=True,
+              help="Seconds in all for one DNS question.")
+@click.option("--on-dns-error", type=click.Choice(["normal", "high-risk"]), default="normal",
+              show_default=True, help="Pool when DNS cannot answer (reason dns-tempfail).")
+@click.option("--null-mx", type=click.Choice(["high-risk", "normal"]), default="high-risk",
+              show_default=True, help="Pool for a sender domain with a null MX (RFC 7505).")
+@click.option("--dsn-kinds", default=",".join(DSN_KINDS), show_default=True,
+              callback=_kinds, metavar="KIND,...", help="DSN kinds that go to the high-risk pool.")
+@click.option("--all-rules", is_flag=True,
+              help="Check DNS and score even when a DSN already decided the pool.")
+@click.option("--scorer", default="headers", show_default=True, help="Spam scorer (hrdp scorers).")
+@click.option("--scorer-opt", multiple=True, metavar="KEY=VALUE", help="Scorer option (repeatable).")
+@click.option("--threshold", type=float, help="Spam when score >= X (default: the scorer's).")
+@click.option("--trust-header", multiple=True, metavar="VENDOR",
+              help="headers scorer: believe only these verdicts: spamassassin, rspamd, "
+                   "microsoft (repeatable or comma list; default all).")
+@click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@output_options
+def classify_command(paths: tuple[str, ...], **opts: Any) -> None:
+    """Print the pool of every message in PATH... with the reasons.
+
+    PATH is an .eml file, a directory (walked), an mbox, a Maildir, any of these
+    compressed with gzip, bzip2 or xz, or - for standard input.
+    """
+    sys.exit(_run_classify(paths, opts))
+
+
+def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
+    policy = Policy(
+        dsn_kinds=opts["dsn_kinds"],
+        null_mx_high_risk=opts["null_mx"] == "high-risk",
+        dns_error_high_risk=opts["on_dns_error"] == "high-risk",
+    )
+    scorer_opts = registry.parse_options(opts["scorer_opt"])
+    if opts["trust_header"]:
+        scorer_opts["trust"] = ",".join(opts["trust_header"])
+    scorer = registry.load(opts["scorer"], scorer_opts, opts["threshold"])
+    envelope = opts["envelope_from"]
+    if envelope is not None and envelope.strip() == "":
+        envelope = "<>"
+    return Settings(policy, checker, scorer, envelope_from=envelope,
+                    all_rules=opts["all_rules"])
+
+
+def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
+    err = _stderr()
+    failed_paths: list[str] = []
+
+    def on_error(text: str) -> None:
+        failed_paths.append(text)
+        err.print(f"hrdp: error: {text}", markup=False)
+
+    def on_warning(text: str) -> None:
+        if not opts["quiet"]:
+            err.print(f"hrdp: warning: {text}", markup=False)
+
+    checker = make_checker(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
+                           lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
+    with checker:
+        settings = _settings(opts, checker)
+        stdin = click.get_binary_stream("stdin")
+        raws = iter_messages(paths, stdin=stdin, on_error=on_error, on_warning=on_warning)
+        summary = Summary()
+        incomplete = False
+        with _writer(opts) as writer:
+            for result in classify(raws, settings):
+                row = output.to_row(result)
+                writer.write(row)
+                summary.add(row)
+                incomplete |= bool(result.error) or _soft_failure(row["reasons"])
+                for warning in result.warnings:
+                    on_warning(f"{result.source}#{result.index}: {warning}")
+        if not opts["quiet"]:
+            summary.print(err, checker.stats.domains)
+    if failed_paths:
+        return ExitCode.ERROR
+    if incomplete:
+        return ExitCode.INCOMPLETE
+    if opts["check"] and summary.pools["high-risk"]:
+        return ExitCode.HIGH_RISK
+    return ExitCode.OK
+
+
+def _soft_failure(reasons: list[str]) -> bool:
+    return "dns-tempfail" in reasons or "scorer-error" in reasons
+
+
+@contextmanager
+def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
+    """The row writer for the chosen format, writing to stdout or atomically to -o."""
+    path = opts["output_path"]
+    fmt = opts["fmt"] or (output.format_for_path(path) if path else None)
+    target: output.AtomicFile | None = output.AtomicFile(path) if path else None
+    stream: IO[str] = target.file if target else click.get_text_stream("stdout")
+    if fmt is None:
+        fmt = "table" if target is None and stream.isatty() else "tsv"
+    writer = output.make_writer(fmt, stream, headers=not opts["no_headers"],
+                                style=opts["style"], table=RichTableWriter)
+    try:
+        yield writer
+        writer.close()
+    except BaseException:
+        if target:
+            target.abort()
+        raise
+    if target:
+        target.commit()
+
+
+@cli.command("scorers")
+def scorers_command() -> None:
+    """List the installed spam scorers (entry points hrdp.scorers.v1)."""
+    found = registry.available()
+    for name in sorted(found):
+        click.echo(f"{name}\t{found[name]}")
+
+
+@cli.command("config")
+@click.pass_context
+def config_command(ctx: click.Context) -> None:
+    """Print the effective settings (defaults, config file, environment)."""
+    group = ctx.parent
+    assert group is not None
+    path = group.meta.get("hrdp.config")
+    click.echo(f"# config file: {path or 'none'}")
+    for name in ("classify",):
+        command = cli.commands[name]
+        sub = command.make_context(name, [], parent=group, resilient_parsing=True)
+        click.echo(f"[{name}]")
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name is None:
+                continue
+            value = sub.params.get(param.name)
+            source = sub.get_parameter_source(param.name)
+            origin = source.name.lower() if source else "default"
+            click.echo(f"{param.name.replace('_', '-')} = {_toml(value)}  # {origin}")
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return '""'
+    if isinstance(value, frozenset | tuple | list):
+        items = sorted(value) if isinstance(value, frozenset) else list(value)
+        return "[" + ", ".join(_toml(v) for v in items) + "]"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main() -> None:
+    """Console entry point (``hrdp`` and ``python -m hrdp``)."""
+    cli.main(prog_name="hrdp")

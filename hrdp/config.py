@@ -1,0 +1,79 @@
+"""hrdp.toml: any command-line option as a setting; flags on the command line win.
+
+Format (docs/configuration.md)::
+
+    # settings for every command that has them
+    dns-zone = ["sample_mail/zone.db"]
+
+    [classify]
+    threshold = 5.0
+    trust-header = ["spamassassin"]
+
+Keys are option names without the leading dashes ("-" or "_" alike). The file is
+``--config FILE``, else ``$HRDP_CONFIG``, else ``./hrdp.toml`` when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from hrdp.errors import ConfigError
+
+DEFAULT_NAME = "hrdp.toml"
+
+
+def find(path: str | None) -> str | None:
+    """The config file to read, or None when there is none."""
+    if path:
+        return path
+    env = os.environ.get("HRDP_CONFIG")
+    if env:
+        return env
+    return DEFAULT_NAME if os.path.isfile(DEFAULT_NAME) else None
+
+
+def read(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _key(name: str) -> str:
+    return name.strip().lstrip("-").replace("-", "_")
+
+
+def default_map(
+    data: Mapping[str, Any], commands: Mapping[str, set[str]], path: str
+) -> dict[str, dict[str, Any]]:
+    """Turn the file into click's default_map: {command: {param: value}}.
+
+    ``commands`` names each command's parameters; an unknown key is an error so a
+    typo never silently does nothing.
+    """
+    shared = {_key(k): v for k, v in data.items() if not isinstance(v, dict)}
+    result: dict[str, dict[str, Any]] = {}
+    for name, params in commands.items():
+        result[name] = {k: v for k, v in shared.items() if k in params}
+    used = {k for values in result.values() for k in values}
+    for key in shared:
+        if key not in used:
+            raise ConfigError(f"{path}: unknown setting '{key.replace('_', '-')}'")
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            continue
+        if section not in commands:
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        for key, value in values.items():
+            if _key(key) not in commands[section]:
+                raise ConfigError(f"{path}: unknown setting '{key}' in [{section}]")
+            result[section][_key(key)] = value
+    return result
