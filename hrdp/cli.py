@@ -25,7 +25,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HRDP"}
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def output_options(func: F) -> F:
@@ -73,9 +73,19 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.meta["hrdp.config"] = path
     if path:
         data = config.read(path)
-        params = {name: {p.name for p in cmd.params if p.name}
-                  for name, cmd in cli.commands.items()}
-        ctx.default_map = config.default_map(data, params, path)
+        options = {name: _option_names(cmd) for name, cmd in cli.commands.items()}
+        ctx.default_map = config.default_map(data, options, path)
+
+
+def _option_names(command: click.Command) -> dict[str, str]:
+    """Long option names (as config keys: ``dns_zone``, ``format``) -> parameter names."""
+    names: dict[str, str] = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    names[opt[2:].replace("-", "_")] = param.name
+    return names
 
 
 def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozenset[DsnKind]:
@@ -108,7 +118,8 @@ def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozense
 @click.option("--all-rules", is_flag=True,
               help="Check DNS and score even when a DSN already decided the pool.")
 @click.option("--scorer", default="headers", show_default=True, help="Spam scorer (hrdp scorers).")
-@click.option("--scorer-opt", multiple=True, metavar="KEY=VALUE", help="Scorer option (repeatable).")
+@click.option("--scorer-opt", multiple=True, metavar="KEY=VALUE",
+              help="Scorer option (repeatable).")
 @click.option("--threshold", type=float, help="Spam when score >= X (default: the scorer's).")
 @click.option("--trust-header", multiple=True, metavar="VENDOR",
               help="headers scorer: believe only these verdicts: spamassassin, rspamd, "
@@ -158,7 +169,7 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
     with checker:
         settings = _settings(opts, checker)
-        stdin = click.get_binary_stream("stdin")
+        stdin = sys.stdin.buffer
         raws = iter_messages(paths, stdin=stdin, on_error=on_error, on_warning=on_warning)
         summary = Summary()
         incomplete = False
@@ -191,7 +202,7 @@ def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
     path = opts["output_path"]
     fmt = opts["fmt"] or (output.format_for_path(path) if path else None)
     target: output.AtomicFile | None = output.AtomicFile(path) if path else None
-    stream: IO[str] = target.file if target else click.get_text_stream("stdout")
+    stream: IO[str] = target.file if target else sys.stdout
     if fmt is None:
         fmt = "table" if target is None and stream.isatty() else "tsv"
     writer = output.make_writer(fmt, stream, headers=not opts["no_headers"],
@@ -210,7 +221,7 @@ def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
 @cli.command("scorers")
 def scorers_command() -> None:
     """List the installed spam scorers (entry points hrdp.scorers.v1)."""
-    found = registry.available()
+    found = registry.available(on_warning=lambda w: click.echo(f"hrdp: warning: {w}", err=True))
     for name in sorted(found):
         click.echo(f"{name}\t{found[name]}")
 
@@ -232,15 +243,22 @@ def config_command(ctx: click.Context) -> None:
                 continue
             value = sub.params.get(param.name)
             source = sub.get_parameter_source(param.name)
-            origin = source.name.lower() if source else "default"
-            click.echo(f"{param.name.replace('_', '-')} = {_toml(value)}  # {origin}")
+            origin = _ORIGINS.get(source.name if source else "", "default")
+            key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
+            if value is None:
+                click.echo(f"# {key} is unset  # {origin}")
+            else:
+                click.echo(f"{key} = {_toml(value)}  # {origin}")
+
+
+_ORIGINS = {
+    "DEFAULT_MAP": "config file", "ENVIRONMENT": "environment", "COMMANDLINE": "command line",
+}
 
 
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if value is None:
-        return '""'
     if isinstance(value, frozenset | tuple | list):
         items = sorted(value) if isinstance(value, frozenset) else list(value)
         return "[" + ", ".join(_toml(v) for v in items) + "]"

@@ -52,20 +52,20 @@ def _key(name: str) -> str:
 
 
 def default_map(
-    data: Mapping[str, Any], commands: Mapping[str, set[str]], path: str
+    data: Mapping[str, Any], commands: Mapping[str, Mapping[str, str]], path: str
 ) -> dict[str, dict[str, Any]]:
     """Turn the file into click's default_map: {command: {param: value}}.
 
-    ``commands`` names each command's parameters; an unknown key is an error so a
-    typo never silently does nothing.
+    ``commands`` maps each command's option names (``dns_zone``, ``format``) to its
+    parameter names (``fmt``); an unknown key is an error so a typo never silently
+    does nothing.
     """
     shared = {_key(k): v for k, v in data.items() if not isinstance(v, dict)}
     result: dict[str, dict[str, Any]] = {}
-    for name, params in commands.items():
-        result[name] = {k: v for k, v in shared.items() if k in params}
-    used = {k for values in result.values() for k in values}
+    for name, options in commands.items():
+        result[name] = {options[k]: v for k, v in shared.items() if k in options}
     for key in shared:
-        if key not in used:
+        if not any(key in options for options in commands.values()):
             raise ConfigError(f"{path}: unknown setting '{key.replace('_', '-')}'")
     for section, values in data.items():
         if not isinstance(values, dict):
@@ -73,7 +73,8 @@ def default_map(
         if section not in commands:
             raise ConfigError(f"{path}: unknown section [{section}]")
         for key, value in values.items():
-            if _key(key) not in commands[section]:
+            param = commands[section].get(_key(key))
+            if param is None:
                 raise ConfigError(f"{path}: unknown setting '{key}' in [{section}]")
-            result[section][_key(key)] = value
+            result[section][param] = value
     return result

@@ -23,6 +23,7 @@ from hrdp.pool import Decision, Facts, Policy, decide, is_routed_dsn
 from hrdp.scoring.base import Score, Scorer
 from hrdp.sources import RawMessage
 
+
 @dataclass
 class Settings:
     policy: Policy

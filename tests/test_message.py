@@ -76,7 +76,8 @@ def test_header_from_fallback_and_missing_sender() -> None:
 
 
 def test_eight_bit_utf8_header_and_encoded_words() -> None:
-    raw = "From: =?utf-8?q?B=C3=BCcherei?= <info@bücher.test>\nSubject: =?UTF-8?B?w7Y=?= =?utf-8?q?_x?=\n\nb"
+    raw = ("From: =?utf-8?q?B=C3=BCcherei?= <info@bücher.test>\n"
+           "Subject: =?UTF-8?B?w7Y=?= =?utf-8?q?_x?=\n\nb")
     msg = parse(raw.encode("utf-8"))
     assert msg.sender.domain.name == "xn--bcher-kva.test"
     assert msg.header("Subject") == "ö x"

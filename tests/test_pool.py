@@ -63,4 +63,5 @@ def test_dsn_kinds_filter() -> None:
 
 
 def test_scorer_error_option() -> None:
-    assert decide(Facts(scorer_failed=True), Policy(scorer_error_high_risk=True)).pool == "high-risk"
+    policy = Policy(scorer_error_high_risk=True)
+    assert decide(Facts(scorer_failed=True), policy).pool == "high-risk"
