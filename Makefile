@@ -5,7 +5,7 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 CORPUS  ?= $(abspath ../shared/corpus)
-APT_PKGS := unbound
+APT_PKGS := unbound spamassassin spamc rspamd
 
 .PHONY: demo test provision lint check-docs docs clean
 
