@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import IO, Any, TypeVar
 
 import click
@@ -124,6 +125,8 @@ def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozense
 @click.option("--trust-header", multiple=True, metavar="VENDOR",
               help="headers scorer: believe only these verdicts: spamassassin, rspamd, "
                    "microsoft (repeatable or comma list; default all).")
+@click.option("--on-scorer-error", type=click.Choice(["normal", "high-risk"]), default="normal",
+              show_default=True, help="Pool when the scorer fails (reason scorer-error).")
 @click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 @output_options
@@ -141,6 +144,7 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
         dsn_kinds=opts["dsn_kinds"],
         null_mx_high_risk=opts["null_mx"] == "high-risk",
         dns_error_high_risk=opts["on_dns_error"] == "high-risk",
+        scorer_error_high_risk=opts["on_scorer_error"] == "high-risk",
     )
     scorer_opts = registry.parse_options(opts["scorer_opt"])
     if opts["trust_header"]:
@@ -153,26 +157,41 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
                     all_rules=opts["all_rules"])
 
 
+class _Reporter:
+    """Errors and warnings on stderr: one line each, repeated warnings said once."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.console = _stderr()
+        self.quiet = quiet
+        self.failed_paths = 0
+        self.seen: Counter[str] = Counter()
+
+    def error(self, text: str) -> None:
+        self.failed_paths += 1
+        self.console.print(f"hrdp: error: {text}", markup=False)
+
+    def warning(self, text: str, where: str = "") -> None:
+        self.seen[text] += 1
+        if not self.quiet and self.seen[text] == 1:
+            self.console.print(f"hrdp: warning: {where}{text}", markup=False)
+
+    def repeated(self) -> None:
+        again = sum(n - 1 for n in self.seen.values())
+        if again and not self.quiet:
+            self.console.print(f"hrdp: warning: {again} more warnings like the above")
+
+
 def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
-    err = _stderr()
-    failed_paths: list[str] = []
-
-    def on_error(text: str) -> None:
-        failed_paths.append(text)
-        err.print(f"hrdp: error: {text}", markup=False)
-
-    def on_warning(text: str) -> None:
-        if not opts["quiet"]:
-            err.print(f"hrdp: warning: {text}", markup=False)
-
+    report = _Reporter(opts["quiet"])
     checker = make_checker(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
-    with checker:
+    summary = Summary()
+    incomplete = False
+    with checker, ExitStack() as stack:
         settings = _settings(opts, checker)
-        stdin = sys.stdin.buffer
-        raws = iter_messages(paths, stdin=stdin, on_error=on_error, on_warning=on_warning)
-        summary = Summary()
-        incomplete = False
+        stack.callback(settings.close)
+        raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
+                             on_warning=report.warning)
         with _writer(opts) as writer:
             for result in classify(raws, settings):
                 row = output.to_row(result)
@@ -180,10 +199,11 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
                 summary.add(row)
                 incomplete |= bool(result.error) or _soft_failure(row["reasons"])
                 for warning in result.warnings:
-                    on_warning(f"{result.source}#{result.index}: {warning}")
+                    report.warning(warning, f"{result.source}#{result.index}: ")
+        report.repeated()
         if not opts["quiet"]:
-            summary.print(err, checker.stats.domains)
-    if failed_paths:
+            summary.print(report.console, checker.stats.domains)
+    if report.failed_paths:
         return ExitCode.ERROR
     if incomplete:
         return ExitCode.INCOMPLETE

@@ -1,9 +1,9 @@
 """The data flow of `hrdp classify`: raw message -> facts -> decision -> result.
 
 Cheap rules first: a routed DSN needs no DNS and no scoring (unless --all-rules). DNS
-lookups are submitted as soon as a message is parsed and collected in input order
-through a bounded window, so the distinct domains of a batch resolve concurrently
-while later messages are parsed.
+lookups, and scores from scorers that declare ``concurrency`` > 1 (network daemons),
+are submitted as futures as soon as a message is parsed and collected in input order
+through a bounded window, so a batch never waits on one answer at a time.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from hrdp import dsn
@@ -31,7 +31,17 @@ class Settings:
     scorer: Scorer | None = None
     envelope_from: str | None = None
     all_rules: bool = False  # evaluate every rule even when an earlier one decided
-    window: int = 256  # messages whose DNS answer may be pending at once
+    window: int = 256  # messages whose DNS answer or score may be pending at once
+    executor: ThreadPoolExecutor | None = None  # runs score() for concurrent scorers
+
+    def __post_init__(self) -> None:
+        workers = int(getattr(self.scorer, "concurrency", 1) or 1)
+        if self.executor is None and workers > 1:
+            self.executor = ThreadPoolExecutor(workers, thread_name_prefix="hrdp-score")
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -55,7 +65,8 @@ class Result:
 class _Pending:
     result: Result
     facts: Facts
-    dns: Future[DnsVerdict] | None
+    dns: Future[DnsVerdict] | None = None
+    score: Future[Score | None] | None = None
 
 
 def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]:
@@ -70,13 +81,13 @@ def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]
 
 
 def _ready(item: _Pending) -> bool:
-    return item.dns is None or item.dns.done()
+    return all(f is None or f.done() for f in (item.dns, item.score))
 
 
 def _error_result(raw: RawMessage, error: str) -> _Pending:
     facts = Facts(malformed=True)
     result = Result(raw.source, raw.index, Decision("high-risk", ["malformed"]), error=error)
-    return _Pending(result, facts, None)
+    return _Pending(result, facts)
 
 
 def _start_safely(raw: RawMessage, settings: Settings) -> _Pending:
@@ -108,29 +119,44 @@ def _examine(raw: RawMessage, message: ParsedMessage, settings: Settings) -> _Pe
     result.finding = finding
     facts = Facts(dsn=finding.dsn)
     if is_routed_dsn(finding.dsn, settings.policy) and not settings.all_rules:
-        return _Pending(result, facts, None)  # rule 3 decided: no DNS, no scoring
-    facts = _score(message, result, facts, settings)
-    future = settings.checker.submit(message.sender.domain)
-    return _Pending(result, facts, future)
-
-
-def _score(message: ParsedMessage, result: Result, facts: Facts, settings: Settings) -> Facts:
+        return _Pending(result, facts)  # rule 3 decided: no DNS, no scoring
+    item = _Pending(result, facts, dns=settings.checker.submit(message.sender.domain))
     scorer = settings.scorer
-    if scorer is None:
-        return facts
-    result.scorer = scorer.name
+    if scorer is not None:
+        result.scorer = scorer.name
+        if settings.executor is not None:
+            item.score = settings.executor.submit(scorer.score, message)
+        else:
+            item.score = _run_now(scorer, message)
+    return item
+
+
+def _run_now(scorer: Scorer, message: ParsedMessage) -> Future[Score | None]:
+    """score() called inline, its outcome (value or ScorerError) kept in a done future."""
+    future: Future[Score | None] = Future()
     try:
-        result.score = scorer.score(message)
-    except ScorerError as exc:
-        result.warnings.append(f"scorer {scorer.name}: {exc}")
-        return replace(facts, scorer_failed=True)
-    return replace(facts, spam=result.score.spam if result.score else None)
+        future.set_result(scorer.score(message))
+    except Exception as exc:  # kept for _finish, like an executor would
+        future.set_exception(exc)
+    return future
 
 
 def _finish(item: _Pending, settings: Settings) -> Result:
-    facts = item.facts
+    facts, result = item.facts, item.result
     if item.dns is not None:
-        item.result.dns = item.dns.result()
-        facts = replace(facts, dns=item.result.dns.outcome)
-    item.result.decision = decide(facts, settings.policy)
-    return item.result
+        result.dns = item.dns.result()
+        facts = replace(facts, dns=result.dns.outcome)
+    if item.score is not None:
+        try:
+            result.score = item.score.result()
+            facts = replace(facts, spam=result.score.spam if result.score else None)
+        except Exception as exc:
+            # A scorer that fails (ScorerError) or a plugin with a bug warns and leaves
+            # the pool to --on-scorer-error: never a crash, never a clean verdict.
+            if not isinstance(exc, ScorerError) and os.environ.get("HRDP_DEBUG"):
+                raise
+            kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
+            result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
+            facts = replace(facts, scorer_failed=True)
+    result.decision = decide(facts, settings.policy)
+    return result

@@ -1,0 +1,118 @@
+"""pipeline.classify: order, cheap rules first, scorer failures and concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hrdp import pipeline
+from hrdp.dnscheck import make_checker
+from hrdp.errors import ScorerError
+from hrdp.message import ParsedMessage
+from hrdp.pipeline import Settings, classify
+from hrdp.pool import Policy
+from hrdp.scoring.base import Score
+from hrdp.sources import RawMessage
+from tests.conftest import REPO
+
+ZONE = str(REPO / "sample_mail" / "zone.db")
+
+
+def raw(i: int, sender: str = "a@acme.test", body: str = "hello") -> RawMessage:
+    data = f"From: {sender}\nSubject: m{i}\nMessage-ID: <m{i}@x>\n\n{body}\n".encode()
+    return RawMessage("t.mbox", i, data)
+
+
+class LengthScorer:
+    """Spam when the body is long; optionally slow and concurrent, to test the pool."""
+
+    name = "length"
+
+    def __init__(self, concurrency: int = 1, delay: float = 0.0) -> None:
+        self.concurrency = concurrency
+        self.delay = delay
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def score(self, message: ParsedMessage) -> Score | None:
+        with self.lock:
+            self.threads.add(threading.current_thread().name)
+        time.sleep(self.delay)
+        size = float(len(message.raw))
+        return Score(size, 100.0, size >= 100.0)
+
+
+class FailingScorer:
+    name = "down"
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def score(self, message: ParsedMessage) -> Score | None:
+        raise self.exc
+
+
+def run(
+    raws: list[RawMessage], scorer: object, policy: Policy | None = None
+) -> list[pipeline.Result]:
+    with make_checker(zone_files=[ZONE]) as checker:
+        settings = Settings(policy or Policy(), checker, scorer)  # type: ignore[arg-type]
+        try:
+            return list(classify(raws, settings))
+        finally:
+            settings.close()
+
+
+def test_concurrent_scorer_keeps_input_order_and_matches_sequential() -> None:
+    raws = [raw(i, body="x" * (i * 13 % 150)) for i in range(40)]
+    slow = LengthScorer(concurrency=4, delay=0.01)
+    parallel = run(raws, slow)
+    sequential = run(raws, LengthScorer())
+    assert [r.index for r in parallel] == list(range(40))
+    assert [r.decision for r in parallel] == [r.decision for r in sequential]
+    assert len(slow.threads) > 1  # really ran on several threads
+
+
+@pytest.mark.parametrize("exc", [ScorerError("spamd: connection refused"), ValueError("bug")])
+def test_scorer_failure_is_recorded_never_clean(exc: Exception) -> None:
+    [result] = run([raw(0)], FailingScorer(exc))
+    assert result.decision.pool == "normal"
+    assert result.decision.reasons == ["scorer-error"]
+    assert result.score is None
+    assert "failed" in result.warnings[0]
+    [strict] = run([raw(0)], FailingScorer(exc), Policy(scorer_error_high_risk=True))
+    assert strict.decision.pool == "high-risk"
+
+
+def test_dsn_skips_dns_and_scoring(tmp_path: Path) -> None:
+    data = (REPO / "sample_mail" / "dsn-rfc3464.eml").read_bytes()
+    scorer = LengthScorer()
+    [result] = run([RawMessage("d.eml", 0, data)], scorer)
+    assert result.decision.reasons == ["dsn"]
+    assert result.dns is None and result.score is None and scorer.threads == set()
+
+
+def test_unreadable_and_empty_messages_get_error_rows() -> None:
+    results = run([RawMessage("a", 0, None, error="corrupt gzip data"), RawMessage("b", 0, b""),
+                   RawMessage("c", 0, b"\x00\x01\x02")], None)
+    assert [r.error for r in results] == ["corrupt gzip data", "empty message",
+                                          "no header fields: not an RFC 5322 message"]
+    assert all(r.decision.reasons == ["malformed"] for r in results)
+
+
+def test_a_bug_on_one_message_does_not_lose_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pipeline.dsn.examine
+
+    def examine(message: ParsedMessage):  # type: ignore[no-untyped-def]
+        if message.header("Subject") == "m1":
+            raise KeyError("boom")
+        return real(message)
+
+    monkeypatch.setattr(pipeline.dsn, "examine", examine)
+    monkeypatch.delenv("HRDP_DEBUG", raising=False)
+    results = run([raw(0), raw(1), raw(2)], None)
+    assert [r.error is None for r in results] == [True, False, True]
+    assert "internal error" in (results[1].error or "")
