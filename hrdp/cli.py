@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import IO, Any, TypeVar
 
 import click
@@ -14,6 +15,7 @@ from rich.console import Console
 from hrdp import __version__, config, output
 from hrdp.dnscheck import DomainChecker, make_checker
 from hrdp.dsn.report import DSN_KINDS, DsnKind
+from hrdp.engine import ScorerSpec
 from hrdp.errors import ExitCode, HrdpError
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
@@ -127,6 +129,8 @@ def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozense
                    "microsoft (repeatable or comma list; default all).")
 @click.option("--on-scorer-error", type=click.Choice(["normal", "high-risk"]), default="normal",
               show_default=True, help="Pool when the scorer fails (reason scorer-error).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Worker processes (default 0: one per core).")
 @click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 @output_options
@@ -149,12 +153,13 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
     scorer_opts = registry.parse_options(opts["scorer_opt"])
     if opts["trust_header"]:
         scorer_opts["trust"] = ",".join(opts["trust_header"])
-    scorer = registry.load(opts["scorer"], scorer_opts, opts["threshold"])
+    spec = ScorerSpec(opts["scorer"], scorer_opts, opts["threshold"])
+    scorer = spec.load()  # here too, so a bad option is one error line before any work
     envelope = opts["envelope_from"]
     if envelope is not None and envelope.strip() == "":
         envelope = "<>"
-    return Settings(policy, checker, scorer, envelope_from=envelope,
-                    all_rules=opts["all_rules"])
+    return Settings(policy, checker, scorer, envelope_from=envelope, all_rules=opts["all_rules"],
+                    jobs=opts["jobs"] or os.cpu_count() or 1, scorer_spec=spec)
 
 
 class _Reporter:
@@ -187,9 +192,8 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
     summary = Summary()
     incomplete = False
-    with checker, ExitStack() as stack:
+    with checker:
         settings = _settings(opts, checker)
-        stack.callback(settings.close)
         raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
                              on_warning=report.warning)
         with _writer(opts) as writer:

@@ -1,162 +1,88 @@
 """The data flow of `hrdp classify`: raw message -> facts -> decision -> result.
 
-Cheap rules first: a routed DSN needs no DNS and no scoring (unless --all-rules). DNS
-lookups, and scores from scorers that declare ``concurrency`` > 1 (network daemons),
-are submitted as futures as soon as a message is parsed and collected in input order
-through a bounded window, so a batch never waits on one answer at a time.
+Stage one (examine.py: parse, DSN detection, scoring) runs in batches, in this process
+or in --jobs workers (engine.py). Stage two runs here: the sender-domain DNS check,
+submitted as a future as soon as a batch comes back so the distinct domains of a run
+resolve concurrently and once each, then the pool decision. Rows leave in input order
+through a bounded window.
 """
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 
-from hrdp import dsn
 from hrdp.dnscheck import DnsVerdict, DomainChecker
-from hrdp.dsn.report import Finding
-from hrdp.errors import ScorerError
-from hrdp.message import ParsedMessage, Sender
-from hrdp.pool import Decision, Facts, Policy, decide, is_routed_dsn
-from hrdp.scoring.base import Score, Scorer
+from hrdp.engine import Engine, InlineEngine, ProcessEngine, ScorerSpec
+from hrdp.examine import Job, Partial, Result
+from hrdp.pool import Policy, decide
+from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
+
+__all__ = ["Result", "Settings", "classify"]
 
 
 @dataclass
 class Settings:
     policy: Policy
     checker: DomainChecker
-    scorer: Scorer | None = None
+    scorer: Scorer | None = None  # used in this process
     envelope_from: str | None = None
-    all_rules: bool = False  # evaluate every rule even when an earlier one decided
-    window: int = 256  # messages whose DNS answer or score may be pending at once
-    executor: ThreadPoolExecutor | None = None  # runs score() for concurrent scorers
+    all_rules: bool = False
+    jobs: int = 1  # worker processes for stage one
+    scorer_spec: ScorerSpec | None = None  # rebuilds the scorer in workers (jobs > 1)
+    batch_size: int = 64  # messages per batch sent to a worker
+    window: int = 4096  # messages whose DNS answer may be pending at once
+    job: Job = field(init=False)
 
     def __post_init__(self) -> None:
-        workers = int(getattr(self.scorer, "concurrency", 1) or 1)
-        if self.executor is None and workers > 1:
-            self.executor = ThreadPoolExecutor(workers, thread_name_prefix="hrdp-score")
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass
-class Result:
-    """Everything known about one input message; output.py turns it into a row."""
-
-    source: str
-    index: int
-    decision: Decision
-    message_id: str = ""
-    sender: Sender | None = None
-    finding: Finding = field(default_factory=Finding)
-    dns: DnsVerdict | None = None
-    score: Score | None = None
-    scorer: str = ""
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Pending:
-    result: Result
-    facts: Facts
-    dns: Future[DnsVerdict] | None = None
-    score: Future[Score | None] | None = None
+        self.job = Job(self.policy, self.envelope_from, self.all_rules)
 
 
 def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]:
     """One Result per raw message, in input order."""
-    pending: deque[_Pending] = deque()
-    for raw in raws:
-        pending.append(_start_safely(raw, settings))
-        while pending and (len(pending) > settings.window or _ready(pending[0])):
-            yield _finish(pending.popleft(), settings)
-    while pending:
-        yield _finish(pending.popleft(), settings)
-
-
-def _ready(item: _Pending) -> bool:
-    return all(f is None or f.done() for f in (item.dns, item.score))
-
-
-def _error_result(raw: RawMessage, error: str) -> _Pending:
-    facts = Facts(malformed=True)
-    result = Result(raw.source, raw.index, Decision("high-risk", ["malformed"]), error=error)
-    return _Pending(result, facts)
-
-
-def _start_safely(raw: RawMessage, settings: Settings) -> _Pending:
-    """A bug met on one odd message must not lose the rest of a batch: that message gets
-    an error row naming the bug, and HRDP_DEBUG=1 re-raises it with its traceback."""
+    batches = _batched(raws, settings.batch_size)
+    first = list(islice(batches, 2))
+    engine = _engine(settings, several=len(first) > 1)
+    pending: deque[tuple[Partial, Future[DnsVerdict] | None]] = deque()
     try:
-        return _start(raw, settings)
-    except Exception as exc:
-        if os.environ.get("HRDP_DEBUG"):
-            raise
-        return _error_result(raw, f"internal error (a bug, please report): {exc!r}")
+        for partials in engine.map(chain(first, batches)):
+            for partial in partials:
+                domain = partial.domain
+                pending.append((partial, settings.checker.submit(domain) if domain else None))
+            while pending and (len(pending) > settings.window or _ready(pending[0])):
+                yield _finish(*pending.popleft(), settings.policy)
+        while pending:
+            yield _finish(*pending.popleft(), settings.policy)
+    finally:
+        engine.close()
 
 
-def _start(raw: RawMessage, settings: Settings) -> _Pending:
-    if raw.data is None:
-        return _error_result(raw, raw.error or "message could not be read")
-    if not raw.data.strip():
-        return _error_result(raw, "empty message")
-    message = ParsedMessage(raw.data, mbox_from=raw.mbox_from, envelope_from=settings.envelope_from)
-    if not message.has_headers:
-        return _error_result(raw, "no header fields: not an RFC 5322 message")
-    return _examine(raw, message, settings)
+def _engine(settings: Settings, several: bool) -> Engine:
+    """Worker processes only pay off for more than one batch: a single message from an
+    MTA is classified in this process without forking."""
+    if settings.jobs > 1 and several:
+        return ProcessEngine(settings.job, settings.scorer_spec, settings.jobs)
+    return InlineEngine(settings.job, settings.scorer)
 
 
-def _examine(raw: RawMessage, message: ParsedMessage, settings: Settings) -> _Pending:
-    finding = dsn.examine(message)
-    result = Result(raw.source, raw.index, Decision("normal"), message_id=message.message_id)
-    result.sender = message.sender
-    result.finding = finding
-    facts = Facts(dsn=finding.dsn)
-    if is_routed_dsn(finding.dsn, settings.policy) and not settings.all_rules:
-        return _Pending(result, facts)  # rule 3 decided: no DNS, no scoring
-    item = _Pending(result, facts, dns=settings.checker.submit(message.sender.domain))
-    scorer = settings.scorer
-    if scorer is not None:
-        result.scorer = scorer.name
-        if settings.executor is not None:
-            item.score = settings.executor.submit(scorer.score, message)
-        else:
-            item.score = _run_now(scorer, message)
-    return item
+def _batched(raws: Iterable[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+    iterator = iter(raws)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
-def _run_now(scorer: Scorer, message: ParsedMessage) -> Future[Score | None]:
-    """score() called inline, its outcome (value or ScorerError) kept in a done future."""
-    future: Future[Score | None] = Future()
-    try:
-        future.set_result(scorer.score(message))
-    except Exception as exc:  # kept for _finish, like an executor would
-        future.set_exception(exc)
-    return future
+def _ready(item: tuple[Partial, Future[DnsVerdict] | None]) -> bool:
+    return item[1] is None or item[1].done()
 
 
-def _finish(item: _Pending, settings: Settings) -> Result:
-    facts, result = item.facts, item.result
-    if item.dns is not None:
-        result.dns = item.dns.result()
+def _finish(partial: Partial, dns: Future[DnsVerdict] | None, policy: Policy) -> Result:
+    result, facts = partial.result, partial.facts
+    if dns is not None:
+        result.dns = dns.result()
         facts = replace(facts, dns=result.dns.outcome)
-    if item.score is not None:
-        try:
-            result.score = item.score.result()
-            facts = replace(facts, spam=result.score.spam if result.score else None)
-        except Exception as exc:
-            # A scorer that fails (ScorerError) or a plugin with a bug warns and leaves
-            # the pool to --on-scorer-error: never a crash, never a clean verdict.
-            if not isinstance(exc, ScorerError) and os.environ.get("HRDP_DEBUG"):
-                raise
-            kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
-            result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
-            facts = replace(facts, scorer_failed=True)
-    result.decision = decide(facts, settings.policy)
+    result.decision = decide(facts, policy)
     return result

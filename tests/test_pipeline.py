@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from hrdp import examine as examine_module
 from hrdp import pipeline
 from hrdp.dnscheck import make_checker
+from hrdp.engine import ScorerSpec
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
 from hrdp.pipeline import Settings, classify
@@ -60,10 +63,7 @@ def run(
 ) -> list[pipeline.Result]:
     with make_checker(zone_files=[ZONE]) as checker:
         settings = Settings(policy or Policy(), checker, scorer)  # type: ignore[arg-type]
-        try:
-            return list(classify(raws, settings))
-        finally:
-            settings.close()
+        return list(classify(raws, settings))
 
 
 def test_concurrent_scorer_keeps_input_order_and_matches_sequential() -> None:
@@ -104,15 +104,54 @@ def test_unreadable_and_empty_messages_get_error_rows() -> None:
 
 
 def test_a_bug_on_one_message_does_not_lose_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline.dsn.examine
+    real = examine_module.dsn.examine
 
     def examine(message: ParsedMessage):  # type: ignore[no-untyped-def]
         if message.header("Subject") == "m1":
             raise KeyError("boom")
         return real(message)
 
-    monkeypatch.setattr(pipeline.dsn, "examine", examine)
+    monkeypatch.setattr(examine_module.dsn, "examine", examine)
     monkeypatch.delenv("HRDP_DEBUG", raising=False)
     results = run([raw(0), raw(1), raw(2)], None)
     assert [r.error is None for r in results] == [True, False, True]
     assert "internal error" in (results[1].error or "")
+
+
+class KillerScorer:
+    """Kills its worker process on a message whose subject is 'die' (a crash in C code,
+    an OOM kill): the engine must retry, then give error rows, never lose a message."""
+
+    name = "killer"
+
+    def score(self, message: ParsedMessage) -> Score | None:
+        if message.header("Subject") == "die":
+            os._exit(9)
+        return Score(0.0, 1.0, False)
+
+
+def parallel_settings(checker: object, spec: ScorerSpec | None) -> Settings:
+    return Settings(Policy(), checker, spec.load() if spec else None,  # type: ignore[arg-type]
+                    jobs=2, scorer_spec=spec, batch_size=8)
+
+
+def test_worker_processes_give_the_same_rows_in_order() -> None:
+    raws = [raw(i, sender=f"u@{d}") for i, d in
+            enumerate(["acme.test", "ghost.test", "parked.test", "unreachable.example"] * 30)]
+    with make_checker(zone_files=[ZONE]) as checker:
+        parallel = list(classify(raws, parallel_settings(checker, ScorerSpec("headers"))))
+        inline = list(classify(raws, Settings(Policy(), checker, ScorerSpec("headers").load())))
+    assert [r.index for r in parallel] == list(range(120))
+    assert [(r.decision, r.dns) for r in parallel] == [(r.decision, r.dns) for r in inline]
+
+
+def test_a_dying_worker_costs_only_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScorerSpec, "load", lambda self: KillerScorer())  # inherited by fork
+    raws = [raw(i) for i in range(40)]
+    raws[21] = raw(21).__class__("t.mbox", 21, b"From: a@acme.test\nSubject: die\n\nx\n")
+    with make_checker(zone_files=[ZONE]) as checker:
+        results = list(classify(raws, parallel_settings(checker, ScorerSpec("killer"))))
+    assert [r.index for r in results] == list(range(40))
+    failed = [r.index for r in results if r.error]
+    assert failed == list(range(16, 24))  # the batch of 8 that held message 21
+    assert all("worker process died" in (r.error or "") for r in results if r.error)

@@ -1,0 +1,142 @@
+"""Stage one of classify, the CPU part: parse, detect DSNs, score — one batch at a time.
+
+It runs in the main process (--jobs 1) or in worker processes; everything it takes and
+returns pickles. The DNS check, which needs one cache for the whole run, stays in the
+main process (pipeline.py).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from hrdp import dsn
+from hrdp.dnscheck import DnsVerdict
+from hrdp.dsn.report import Finding
+from hrdp.errors import ScorerError
+from hrdp.message import Domain, ParsedMessage, Sender
+from hrdp.pool import Decision, Facts, Policy, is_routed_dsn
+from hrdp.scoring.base import Score, Scorer
+from hrdp.sources import RawMessage
+
+
+@dataclass(frozen=True)
+class Job:
+    """The per-run settings stage one needs (picklable, sent once to each worker)."""
+
+    policy: Policy = field(default_factory=Policy)
+    envelope_from: str | None = None  # --envelope-from
+    all_rules: bool = False  # evaluate every rule even when a DSN already decided
+
+
+@dataclass
+class Result:
+    """Everything known about one input message; output.py turns it into a row."""
+
+    source: str
+    index: int
+    decision: Decision
+    message_id: str = ""
+    sender: Sender | None = None
+    finding: Finding = field(default_factory=Finding)
+    dns: DnsVerdict | None = None
+    score: Score | None = None
+    scorer: str = ""
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Partial:
+    """A message after stage one: its facts so far and the domain DNS must check."""
+
+    result: Result
+    facts: Facts
+    domain: Domain | None = None  # None: no DNS check (error row, or a routed DSN)
+
+
+def error_partial(raw: RawMessage, error: str) -> Partial:
+    result = Result(raw.source, raw.index, Decision("high-risk", ["malformed"]), error=error)
+    return Partial(result, Facts(malformed=True))
+
+
+class Examiner:
+    """Runs stage one. A scorer that declares ``concurrency`` > 1 (a network daemon)
+    scores a whole batch concurrently from a thread pool."""
+
+    def __init__(self, job: Job, scorer: Scorer | None) -> None:
+        self.job = job
+        self.scorer = scorer
+        workers = int(getattr(scorer, "concurrency", 1) or 1)
+        self.executor = ThreadPoolExecutor(workers, "hrdp-score") if workers > 1 else None
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def batch(self, raws: list[RawMessage]) -> list[Partial]:
+        started = [self._start_safely(raw) for raw in raws]
+        return [self._scored(partial, pending) for partial, pending in started]
+
+    def _start_safely(self, raw: RawMessage) -> tuple[Partial, Future[Score | None] | None]:
+        """A bug met on one odd message must not lose the rest of a batch: that message
+        gets an error row naming the bug; HRDP_DEBUG=1 re-raises it with its traceback."""
+        try:
+            return self._start(raw)
+        except Exception as exc:
+            if os.environ.get("HRDP_DEBUG"):
+                raise
+            return error_partial(raw, f"internal error (a bug, please report): {exc!r}"), None
+
+    def _start(self, raw: RawMessage) -> tuple[Partial, Future[Score | None] | None]:
+        if raw.data is None:
+            return error_partial(raw, raw.error or "message could not be read"), None
+        if not raw.data.strip():
+            return error_partial(raw, "empty message"), None
+        message = ParsedMessage(raw.data, mbox_from=raw.mbox_from,
+                                envelope_from=self.job.envelope_from)
+        if not message.has_headers:
+            return error_partial(raw, "no header fields: not an RFC 5322 message"), None
+        finding = dsn.examine(message)
+        result = Result(raw.source, raw.index, Decision("normal"),
+                        message_id=message.message_id, sender=message.sender, finding=finding)
+        partial = Partial(result, Facts(dsn=finding.dsn))
+        if is_routed_dsn(finding.dsn, self.job.policy) and not self.job.all_rules:
+            return partial, None  # rule 3 decided: no DNS, no scoring
+        partial.domain = message.sender.domain
+        if self.scorer is None:
+            return partial, None
+        result.scorer = self.scorer.name
+        return partial, self._submit(message)
+
+    def _submit(self, message: ParsedMessage) -> Future[Score | None]:
+        assert self.scorer is not None
+        if self.executor is not None:
+            return self.executor.submit(self.scorer.score, message)
+        future: Future[Score | None] = Future()
+        try:
+            future.set_result(self.scorer.score(message))
+        except Exception as exc:  # kept for _scored, as an executor would
+            future.set_exception(exc)
+        return future
+
+    @staticmethod
+    def _scored(partial: Partial, pending: Future[Score | None] | None) -> Partial:
+        if pending is None:
+            return partial
+        result = partial.result
+        try:
+            result.score = pending.result()
+        except Exception as exc:
+            # A scorer that fails (ScorerError) or a plugin with a bug warns and leaves
+            # the pool to --on-scorer-error: never a crash, never a clean verdict.
+            if not isinstance(exc, ScorerError) and os.environ.get("HRDP_DEBUG"):
+                raise
+            kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
+            result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
+            partial.facts = replace(partial.facts, scorer_failed=True)
+            return partial
+        spam = result.score.spam if result.score else None
+        partial.facts = replace(partial.facts, spam=spam)
+        return partial
