@@ -1,0 +1,168 @@
+"""Reading DSN fields: status codes (RFC 3463), addresses, field blocks (RFC 3464),
+and the first, simple mapping from a status code to Sisimai's reason vocabulary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from hrdp.dsn.report import DsnKind, DsnReport
+
+# RFC 3463 enhanced status code: class.subject.detail.
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
+# RFC 5321 reply code at the start of a reply line ("550 ", "550-", "smtp; 550 ...").
+_REPLY = re.compile(r"(?:^|[\s;:(\[])([245])\d\d(?=[\s\-])")
+# A field line, lenient about the space before the colon ("Status : 5.1.1").
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+# An addr-spec as bounces print it (RFC 5321 4.5.3.1 limits: local part 64, domain 255);
+# bounded so that scanning a long run of letters stays linear.
+ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?"
+)
+
+# The same for one field value, where non-ASCII is an EAI address (RFC 6531, RFC 6533
+# "utf-8" address type), not neighbouring prose.
+_UNICODE_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@\w(?:[\w.-]{0,253}\w)?")
+# RFC 6533 3.3 embedded-unicode-char in a utf-8-addr-xtext: \x{HHHH}.
+_XTEXT_UNICODE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+# Reasons that the status code alone makes plain (RFC 3463 section 3); everything else
+# waits for the diagnostic text (next issue).
+_REASONS = {
+    "5.1.1": "userunknown",
+    "5.1.2": "hostunknown",
+    "5.1.6": "hasmoved",
+    "4.2.2": "mailboxfull",
+    "5.2.2": "mailboxfull",
+    "5.2.3": "mesgtoobig",
+    "5.3.4": "mesgtoobig",
+    "4.4.7": "expired",
+    "5.4.7": "expired",
+}
+SEVERITY: dict[str, int] = {"failed": 3, "delayed": 2, "delivered": 1, "relayed": 1, "expanded": 1}
+_ACTIONS: dict[str, DsnKind] = {
+    "failed": "failed",
+    "failure": "failed",
+    "error": "failed",  # OpenSMTPD
+    "delayed": "delayed",
+    "delay": "delayed",
+    "delivered": "delivered",
+    "relayed": "relayed",
+    "expanded": "expanded",
+}
+
+
+def status_code(text: str) -> str:
+    """The first RFC 3463 code in ``text`` as "X.Y.Z" ("" when none)."""
+    match = _STATUS.search(text)
+    if not match:
+        return ""
+    return ".".join(str(int(group)) for group in match.groups())
+
+
+def status_from_diagnostic(text: str, classes: str = "245") -> str:
+    """A status for a recipient that has none: an RFC 3463 code inside the diagnostic,
+    else the class of its SMTP reply code ("5.0.0", "4.0.0"); "" when neither.
+    ``classes`` limits the classes accepted."""
+    code = status_code(text)
+    if code and code[0] in classes:
+        return code
+    for match in _REPLY.finditer(text):
+        if match.group(1) in classes:
+            return f"{match.group(1)}.0.0"
+    return ""
+
+
+def reason_for(status: str) -> str:
+    return _REASONS.get(status, "undefined")
+
+
+def kind_from_action(action: str) -> DsnKind | None:
+    """RFC 3464 2.3.3 action value (lenient: case, comments, OpenSMTPD's "error")."""
+    word = action.strip().lower().split(" ", 1)[0].split("(", 1)[0].rstrip(";,.")
+    return _ACTIONS.get(word)
+
+
+_STATUS_CLASS: dict[str, DsnKind] = {"5": "failed", "4": "delayed", "2": "delivered"}
+
+
+def kind_from_status(status: str) -> DsnKind | None:
+    return _STATUS_CLASS.get(status[:1])
+
+
+def clean_address(value: str) -> str:
+    """The address of a recipient field or text: type prefix ("rfc822;"), angle
+    brackets, quotes and trailing dots removed, lower-cased; "" when none."""
+    text = value.strip()
+    kind, semicolon, rest = text.partition(";")
+    if semicolon and "@" not in kind:
+        text = rest
+    if "\\x{" in text:
+        text = _XTEXT_UNICODE.sub(lambda m: chr(min(int(m.group(1), 16), 0x10FFFF)), text)
+    match = _UNICODE_ADDRESS.search(text)
+    if not match:
+        return ""
+    address = match.group(0).strip(".").lower()
+    return address.lstrip("'\"")
+
+
+def parse_fields(text: str) -> list[dict[str, str]]:
+    """Blocks of "Name: value" fields (RFC 3464 2.1), names lower-cased, first value kept.
+
+    Blank lines separate blocks; a repeated recipient field also starts a new block,
+    for reports that forget the blank line between recipients. Lines that are not
+    fields end the current field (no continuation into prose).
+    """
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last = ""
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current, last = {}, ""
+            continue
+        if line[0] in " \t":
+            if last:
+                current[last] = f"{current[last]} {line.strip()}"
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            last = ""
+            continue
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in ("final-recipient", "original-recipient") and name in current:
+            blocks.append(current)
+            current = {}
+        if name not in current:
+            current[name] = value
+        last = name
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def most_severe(kinds: Iterable[DsnKind]) -> DsnKind | None:
+    ordered = sorted(kinds, key=lambda kind: SEVERITY[kind], reverse=True)
+    return ordered[0] if ordered else None
+
+
+def make_report(
+    kind: DsnKind,
+    detector: str,
+    recipients: list[str],
+    statuses: list[str] | None = None,
+    diagnostics: list[str] | None = None,
+) -> DsnReport:
+    """A DsnReport with parallel lists (duplicates dropped, order kept) and reasons."""
+    statuses = statuses or [""] * len(recipients)
+    diagnostics = diagnostics or [""] * len(recipients)
+    report = DsnReport(kind=kind, detector=detector)
+    for address, status, diagnostic in zip(recipients, statuses, diagnostics, strict=False):
+        if not address or address in report.recipients:
+            continue
+        report.recipients.append(address)
+        report.status.append(status)
+        report.reason.append(reason_for(status))
+        report.diagnostic.append(diagnostic)
+    return report

@@ -1,0 +1,162 @@
+"""Plain-text bounces recognised by the wording their MTA writes (no RFC 3464 part).
+
+Each entry names an MTA and the sentences only its bounces contain; matching starts
+at a line start, so a quoted bounce ("> Hi. This is the qmail-send program") in an
+ordinary reply does not count. The next version grows this table toward Sisimai's
+58 engines and gives formats their own recipient readers where the generic one in
+``textscan`` falls short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hrdp.dsn.evidence import evidence
+from hrdp.dsn.report import Finding
+from hrdp.dsn.textscan import bounce_context, notice_section, text_report
+from hrdp.message import ParsedMessage
+
+
+@dataclass(frozen=True)
+class BodyFormat:
+    """An MTA's plain-text bounce: ``markers`` found in the notice prove it.
+
+    ``header`` (name, value pattern) is a header only this software writes; when
+    present it replaces the bounce-context check (fml writes its rejections from the
+    list's -admin address). ``recipient`` (group 1 = address) reads the failed
+    recipient where the generic recipient lines do not fit.
+    """
+
+    name: str
+    markers: re.Pattern[str]
+    header: tuple[str, re.Pattern[str]] | None = None
+    recipient: re.Pattern[str] | None = None
+
+
+def _lines(*phrases: str) -> re.Pattern[str]:
+    """Phrases that must open a line (after indentation)."""
+    return re.compile(r"^[ \t]*(?:" + "|".join(phrases) + ")", re.IGNORECASE | re.MULTILINE)
+
+
+FORMATS: tuple[BodyFormat, ...] = (
+    # qmail-send (qmail 1.03 qsutil/qmail-send.c) and its clones: Yahoo! Mail, X2,
+    # mFILTER-fronted qmail, Outblaze, Sina.
+    BodyFormat(
+        "qmail",
+        _lines(
+            r"hi\. this is the qmail-send program",
+            r"this is the qmail-send program",
+            r"i'm afraid i wasn't able to deliver your message",
+            r"sorry, we were unable to deliver your message",
+            r"unable to deliver message to the following address",
+            r"this is a permanent error; i've given up",
+        ),
+    ),
+    # Postfix bounce(8) templates: "This is the mail system at host ..." (2.3+),
+    # "This is the Postfix program at host ..." (older); notify_classes reports to the
+    # postmaster ("Transcript of session follows.").
+    BodyFormat(
+        "postfix",
+        _lines(
+            r"this is the (?:mail system|postfix program) at host ",
+            r"transcript of session follows\.\s*$",
+        ),
+    ),
+    # sendmail 8 and V5 sendmail transcripts.
+    BodyFormat(
+        "sendmail",
+        _lines(
+            r"-+ ?the following addresses had (?:permanent fatal|transient non-fatal|delivery) "
+            r"errors",
+            r"-+ ?transcript of session follows",
+            r"-+ ?unsent message follows",
+            r"\*+ +\*\* +this is a warning message only",
+        ),
+    ),
+    # Exim deliver.c bounce and warning texts (also GMX, MXLogic, mail.ru).
+    BodyFormat(
+        "exim",
+        _lines(
+            r"this message was created automatically by mail delivery software",
+            r"a message that you (?:have )?sent could not be delivered to one or more",
+            r"a message that you sent has not yet been delivered to one or more",
+            r"the following address(?:\(es\)|es)? failed:",
+            r"a message that you sent was rejected by the local scanning code",
+        ),
+    ),
+    # Exchange 2000/2003 and Lotus Domino plain-text NDRs.
+    BodyFormat(
+        "exchange",
+        _lines(
+            r"did not reach the following recipient",
+            r"did not reach some or all of the intended recipients",
+            r"the following recipient\(s\) could not be reached",
+            r"delivery has failed to these recipients or (?:groups|distribution lists)",
+            r"your message did not reach some or all",
+        ),
+    ),
+    BodyFormat("domino", _lines(r"was not delivered to:\s*$")),
+    # DragonFly Mail Agent (dma) and OpenSMTPD's MAILER-DAEMON texts.
+    BodyFormat("dragonfly", _lines(r"this is the dragonfly mail agent")),
+    BodyFormat(
+        "opensmtpd",
+        _lines(
+            r"this is the mailer-daemon, please do not reply",
+            r"an error has occurred while attempting to deliver a message",
+            r"a message is delayed for more than",
+        ),
+    ),
+    # Mimecast, KDDI au one net, m-FILTER, Verizon MMS, SMTP32 (IMail), Courier.
+    BodyFormat(
+        "mimecast",
+        _lines(r"an email that you attempted to send to the following address could not"),
+    ),
+    BodyFormat("kddi", _lines(r"could not be delivered to: <")),
+    BodyFormat("mfilter", _lines(r"-{5,}server message\s*$")),
+    BodyFormat("smtp32", _lines(r"original message follows\.", r"user mailbox exceeds")),
+    BodyFormat("courier", _lines(r"this is a delivery status notification from")),
+    # fml (Japanese mailing-list manager) rejections: not a member, loop alert.
+    BodyFormat(
+        "fml",
+        _lines(
+            r"you are not a member of this mailing list",
+            r"duplicated message-id in",
+            r"your mail is rejected",
+        ),
+        header=("X-MLServer", re.compile(r"^fml\b", re.IGNORECASE)),
+        recipient=re.compile(
+            r"(?:mailing list|duplicated message-id in) <([^<>\s]+@[^<>\s]+)>", re.I
+        ),
+    ),
+)
+
+
+class MtaBodyDetector:
+    """MTA-specific plain-text bounces (qmail, Postfix, sendmail, Exim, Exchange,
+    Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, SMTP32, Courier): a
+    format's marker sentence in the notice, from a message that could be a bounce
+    (see ``textscan.bounce_context``)."""
+
+    name = "mta-body"
+
+    def detect(self, message: ParsedMessage) -> Finding | None:
+        ev = evidence(message)
+        context = bounce_context(ev)
+        for form in FORMATS:
+            if not (context or _has_header(message, form)):
+                continue
+            if form.markers.search(ev.notice):
+                recipients = None
+                if form.recipient is not None:
+                    found = form.recipient.findall(notice_section(ev.notice))
+                    recipients = [address.lower() for address in found] or None
+                return Finding(dsn=text_report(ev, form.name, recipients))
+        return None
+
+
+def _has_header(message: ParsedMessage, form: BodyFormat) -> bool:
+    if form.header is None:
+        return False
+    name, pattern = form.header
+    return bool(pattern.search(message.header(name)))

@@ -1,0 +1,148 @@
+"""Standard delivery status notifications: RFC 3464 inside RFC 6522 multipart/report,
+and their internationalised form (RFC 6533 message/global-delivery-status)."""
+
+from __future__ import annotations
+
+import re
+
+from hrdp.dsn.evidence import Evidence, evidence, field_text
+from hrdp.dsn.fields import (
+    clean_address,
+    kind_from_action,
+    kind_from_status,
+    make_report,
+    most_severe,
+    parse_fields,
+    status_code,
+    status_from_diagnostic,
+)
+from hrdp.dsn.report import DsnKind, DsnReport, Finding
+from hrdp.dsn.textscan import DELAY_SUBJECT, add_original, bounce_context, text_report
+from hrdp.message import ParsedMessage
+
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+def _value(field: str) -> str:
+    """A typed field value without its type: "dns; mx.example.jp" -> "mx.example.jp"."""
+    return field.partition(";")[2].strip() if ";" in field else field.strip()
+
+
+def recipient_of(block: dict[str, str]) -> str:
+    """Final-Recipient (RFC 3464 2.3.2: the address that failed), or Original-Recipient
+    when Final-Recipient holds no usable address: a file path (Exim pipes), a bare
+    "@host", or a source route ("@relay:user@host", Sun Messaging Server)."""
+    final = block.get("final-recipient", "")
+    if final.partition(";")[2].strip().lstrip("<").startswith("@"):
+        final = ""
+    return clean_address(final) or clean_address(block.get("original-recipient", ""))
+
+
+def _fallback_kind(ev: Evidence) -> DsnKind:
+    return "delayed" if DELAY_SUBJECT.search(ev.subject) else "failed"
+
+
+def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | None:
+    """A DsnReport from RFC 3464 field blocks; None when no block names a recipient
+    and none carries an Action or Status (not a delivery-status text at all)."""
+    blocks = parse_fields(text)
+    per_message: dict[str, str] = {}
+    rows: list[tuple[DsnKind | None, str, str, str]] = []
+    for block in blocks:
+        for name, value in block.items():
+            per_message.setdefault(name, value)
+        if not {"final-recipient", "original-recipient", "action", "status"} & block.keys():
+            continue
+        address = recipient_of(block)
+        diagnostic = _value(block.get("diagnostic-code", ""))
+        status = status_code(block.get("status", "")) or status_from_diagnostic(diagnostic)
+        kind = kind_from_action(block.get("action", "")) or kind_from_status(status)
+        rows.append((kind, address, status, diagnostic))
+    if not rows:
+        return None
+    kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)
+    chosen = [row for row in rows if (row[0] or kind) == kind]
+    report = make_report(
+        kind,
+        detector,
+        [row[1] for row in chosen],
+        [row[2] for row in chosen],
+        [row[3] for row in chosen],
+    )
+    report.reporting_mta = _value(per_message.get("reporting-mta", ""))
+    report.original_message_id = per_message.get("x-original-message-id", "")
+    return report
+
+
+class DeliveryStatusDetector:
+    """RFC 3464 / RFC 6522 / RFC 6533: a message/delivery-status or
+    message/global-delivery-status part anywhere in the MIME tree. Lenient where real
+    MTAs deviate: report-type missing or mis-cased, "Field : value" spacing, blocks not
+    separated, Action missing (the Status class decides), OpenSMTPD's "Action: error"."""
+
+    name = "rfc3464"
+
+    def detect(self, message: ParsedMessage) -> Finding | None:
+        ev = evidence(message)
+        if not ev.content_type.startswith("multipart/"):
+            return None
+        if not ev.part_types & set(STATUS_TYPES):
+            if ev.report_type in ("delivery-status", "global-delivery-status"):
+                # Declared a DSN (RFC 6522) but its status part is mislabelled or lost
+                # (a broken boundary leaves the fields in the text).
+                found = inline_report(ev, self.name) or text_report(ev, self.name)
+                return Finding(dsn=found)
+            return None
+        report: DsnReport | None = None
+        for part in ev.parts:
+            if part.get_content_type() in STATUS_TYPES:
+                report = report_from_fields(field_text(part), ev, self.name)
+                if report is not None:
+                    break
+        if report is None:
+            # A delivery-status part without recipient blocks (empty, stripped, or
+            # per-message only) is still a DSN: read the notice like a plain bounce.
+            return Finding(dsn=text_report(ev, self.name))
+        if not report.recipients:
+            # Blocks whose recipient is no address (file path, "@host"): the notice
+            # names it ("Final-Recipient: rfc822;/var/spool/..." from Exim pipes).
+            fallback = text_report(ev, self.name)
+            if fallback.recipients:
+                fallback.kind, fallback.reporting_mta = report.kind, report.reporting_mta
+                return Finding(dsn=fallback)
+        return Finding(dsn=add_original(report, ev))
+
+
+_INLINE_FIELDS = re.compile(
+    r"^[ \t]*(?:final|original)-recipient[ \t]*:.*\n(?:[^\n]*\n){0,8}?"
+    r"[ \t]*(?:action|status)[ \t]*:"
+    r"|^[ \t]*(?:action|status)[ \t]*:.*\n(?:[^\n]*\n){0,8}?"
+    r"[ \t]*(?:final|original)-recipient[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def inline_report(ev: Evidence, detector: str) -> DsnReport | None:
+    """RFC 3464 fields found in the notice text, read from the block that holds the
+    first of them (earlier text is prose)."""
+    match = _INLINE_FIELDS.search(ev.notice)
+    if match is None:
+        return None
+    start = ev.notice.rfind("\n\n", 0, match.start()) + 1
+    report = report_from_fields(ev.notice[start:], ev, detector)
+    return None if report is None else add_original(report, ev)
+
+
+class InlineDeliveryStatusDetector:
+    """RFC 3464 fields outside a message/delivery-status part: gateways that flatten
+    the report to text/plain or multipart/mixed (Amazon WorkMail, some Exchange and
+    qmail-ldap builds). Only from a message that could be a bounce."""
+
+    name = "rfc3464-inline"
+
+    def detect(self, message: ParsedMessage) -> Finding | None:
+        ev = evidence(message)
+        if not bounce_context(ev):
+            return None
+        report = inline_report(ev, self.name)
+        return None if report is None else Finding(dsn=report)
