@@ -63,7 +63,8 @@ def hrdp_run(mbox: Path, rounds: int, extra: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=os.environ.get("HRDP_CORPUS", REPO.parent / "shared" / "corpus"))
+    default_corpus = os.environ.get("HRDP_CORPUS", str(REPO.parent / "shared" / "corpus"))
+    parser.add_argument("--corpus", default=default_corpus)
     parser.add_argument("--rounds", type=int, default=3, help="best of N runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
