@@ -54,8 +54,8 @@ class InlineEngine:
 @dataclass
 class _Batch:
     batch: list[RawMessage]
-    future: Future[list[Partial]]
-    retried: bool = False
+    future: Future[list[Partial]] = field(default_factory=Future)
+    generation: int = 0  # which pool it was sent to
 
 
 _WORKER: Examiner | None = None
@@ -77,6 +77,7 @@ class ProcessEngine:
     def __init__(self, job: Job, spec: ScorerSpec | None, jobs: int) -> None:
         self.job, self.spec, self.jobs = job, spec, jobs
         self.pool = self._start()
+        self.generation = 0
 
     def _start(self) -> ProcessPoolExecutor:
         methods = multiprocessing.get_all_start_methods()
@@ -87,30 +88,43 @@ class ProcessEngine:
     def map(self, batches: Iterable[list[RawMessage]]) -> Iterator[list[Partial]]:
         in_flight: deque[_Batch] = deque()
         for batch in batches:
-            in_flight.append(_Batch(batch, self.pool.submit(_work, batch)))
+            in_flight.append(self._submit(_Batch(batch)))
             if len(in_flight) >= 2 * self.jobs:
-                yield self._collect(in_flight)
+                yield self._collect(in_flight.popleft())
         while in_flight:
-            yield self._collect(in_flight)
+            yield self._collect(in_flight.popleft())
 
-    def _collect(self, in_flight: deque[_Batch]) -> list[Partial]:
-        head = in_flight.popleft()
+    def _submit(self, item: _Batch) -> _Batch:
+        item.generation = self.generation
         try:
-            return head.future.result()
+            item.future = self.pool.submit(_work, item.batch)
+        except BrokenProcessPool as exc:  # noticed at submit time: _collect handles it
+            item.future = Future()
+            item.future.set_exception(exc)
+        return item
+
+    def _collect(self, item: _Batch) -> list[Partial]:
+        """A worker that dies (killed, out of memory, a crash in C code) breaks the whole
+        pool, and every batch in flight fails with it. Each failed batch runs again
+        alone in a fresh pool: one that breaks it alone is the culprit and gets error
+        rows (never silence); the others give their rows as usual."""
+        try:
+            return item.future.result()
         except BrokenProcessPool:
-            # A worker died (killed, out of memory, a crash in C code). Which batch did
-            # it is unknown: a fresh pool takes every batch again; one that breaks the
-            # pool a second time gets error rows, never silence.
+            self._restart(item.generation)
+        alone = self._submit(_Batch(item.batch))
+        try:
+            return alone.future.result()
+        except BrokenProcessPool:
+            self._restart(alone.generation)
+            return [error_partial(raw, "a worker process died classifying this message batch")
+                    for raw in item.batch]
+
+    def _restart(self, broken_generation: int) -> None:
+        if broken_generation == self.generation:  # not already replaced
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = self._start()
-            for item in in_flight:
-                item.future = self.pool.submit(_work, item.batch)
-            if head.retried:
-                return [error_partial(raw, "a worker process died classifying this message")
-                        for raw in head.batch]
-            head.retried, head.future = True, self.pool.submit(_work, head.batch)
-            in_flight.appendleft(head)
-            return self._collect(in_flight)
+            self.generation += 1
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -155,3 +155,4 @@ def test_a_dying_worker_costs_only_its_batch(monkeypatch: pytest.MonkeyPatch) ->
     failed = [r.index for r in results if r.error]
     assert failed == list(range(16, 24))  # the batch of 8 that held message 21
     assert all("worker process died" in (r.error or "") for r in results if r.error)
+    assert results[15].error is None and results[24].error is None
