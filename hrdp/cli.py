@@ -17,6 +17,7 @@ from hrdp.dnscheck import DomainChecker, make_checker
 from hrdp.dsn.report import DSN_KINDS, DsnKind
 from hrdp.engine import ScorerSpec
 from hrdp.errors import ExitCode, HrdpError
+from hrdp.examine import Job
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
 from hrdp.scoring import registry
@@ -129,6 +130,10 @@ def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozense
                    "microsoft (repeatable or comma list; default all).")
 @click.option("--on-scorer-error", type=click.Choice(["normal", "high-risk"]), default="normal",
               show_default=True, help="Pool when the scorer fails (reason scorer-error).")
+@click.option("--max-message-size", type=click.IntRange(min=1024), default=32 * 1024 * 1024,
+              show_default=True, metavar="BYTES", help="Check only this much of a message.")
+@click.option("--message-timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              metavar="SECONDS", help="Error row for a message that takes longer (0: no limit).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes (default 0: one per core).")
 @click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
@@ -158,8 +163,10 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
     envelope = opts["envelope_from"]
     if envelope is not None and envelope.strip() == "":
         envelope = "<>"
-    return Settings(policy, checker, scorer, envelope_from=envelope, all_rules=opts["all_rules"],
-                    jobs=opts["jobs"] or os.cpu_count() or 1, scorer_spec=spec)
+    job = Job(policy, envelope, opts["all_rules"], max_size=opts["max_message_size"],
+              time_budget=opts["message_timeout"])
+    return Settings(job, checker, scorer, jobs=opts["jobs"] or os.cpu_count() or 1,
+                    scorer_spec=spec)
 
 
 class _Reporter:

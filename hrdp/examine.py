@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from hrdp import dsn
+from hrdp.budget import Budget, Overtime
 from hrdp.dnscheck import DnsVerdict
 from hrdp.dsn.report import Finding
 from hrdp.errors import ScorerError
@@ -28,6 +29,8 @@ class Job:
     policy: Policy = field(default_factory=Policy)
     envelope_from: str | None = None  # --envelope-from
     all_rules: bool = False  # evaluate every rule even when a DSN already decided
+    max_size: int = 32 * 1024 * 1024  # bytes of one message that are checked
+    time_budget: float = 10.0  # seconds one message may take in stage one (0: none)
 
 
 @dataclass
@@ -76,14 +79,22 @@ class Examiner:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
     def batch(self, raws: list[RawMessage]) -> list[Partial]:
-        started = [self._start_safely(raw) for raw in raws]
+        with Budget(self.job.time_budget) as budget:
+            started = [self._start_safely(raw, budget) for raw in raws]
         return [self._scored(partial, pending) for partial, pending in started]
 
-    def _start_safely(self, raw: RawMessage) -> tuple[Partial, Future[Score | None] | None]:
+    def _start_safely(
+        self, raw: RawMessage, budget: Budget
+    ) -> tuple[Partial, Future[Score | None] | None]:
         """A bug met on one odd message must not lose the rest of a batch: that message
-        gets an error row naming the bug; HRDP_DEBUG=1 re-raises it with its traceback."""
+        gets an error row naming the bug; HRDP_DEBUG=1 re-raises it with its traceback.
+        A message that takes longer than the time budget gets an error row too."""
         try:
-            return self._start(raw)
+            with budget.timing():
+                return self._start(raw)
+        except Overtime:
+            return error_partial(raw, f"not checked: took over {self.job.time_budget:g} s "
+                                      "(--message-timeout)"), None
         except Exception as exc:
             if os.environ.get("HRDP_DEBUG"):
                 raise
@@ -94,13 +105,18 @@ class Examiner:
             return error_partial(raw, raw.error or "message could not be read"), None
         if not raw.data.strip():
             return error_partial(raw, "empty message"), None
-        message = ParsedMessage(raw.data, mbox_from=raw.mbox_from,
+        data, warnings = raw.data, []
+        if len(data) > self.job.max_size:
+            data = data[: self.job.max_size]
+            warnings.append(f"only the first {self.job.max_size:,} of {len(raw.data):,} bytes "
+                            "checked (--max-message-size)")
+        message = ParsedMessage(data, mbox_from=raw.mbox_from,
                                 envelope_from=self.job.envelope_from)
         if not message.has_headers:
             return error_partial(raw, "no header fields: not an RFC 5322 message"), None
         finding = dsn.examine(message)
-        result = Result(raw.source, raw.index, Decision("normal"),
-                        message_id=message.message_id, sender=message.sender, finding=finding)
+        result = Result(raw.source, raw.index, Decision("normal"), message_id=message.message_id,
+                        sender=message.sender, finding=finding, warnings=warnings)
         partial = Partial(result, Facts(dsn=finding.dsn))
         if is_routed_dsn(finding.dsn, self.job.policy) and not self.job.all_rules:
             return partial, None  # rule 3 decided: no DNS, no scoring

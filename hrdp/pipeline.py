@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 
 from hrdp.dnscheck import DnsVerdict, DomainChecker
@@ -27,19 +27,13 @@ __all__ = ["Result", "Settings", "classify"]
 
 @dataclass
 class Settings:
-    policy: Policy
+    job: Job  # what stage one needs, incl. the policy
     checker: DomainChecker
     scorer: Scorer | None = None  # used in this process
-    envelope_from: str | None = None
-    all_rules: bool = False
     jobs: int = 1  # worker processes for stage one
     scorer_spec: ScorerSpec | None = None  # rebuilds the scorer in workers (jobs > 1)
     batch_size: int = 64  # messages per batch sent to a worker
     window: int = 4096  # messages whose DNS answer may be pending at once
-    job: Job = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.job = Job(self.policy, self.envelope_from, self.all_rules)
 
 
 def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]:
@@ -54,9 +48,9 @@ def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]
                 domain = partial.domain
                 pending.append((partial, settings.checker.submit(domain) if domain else None))
             while pending and (len(pending) > settings.window or _ready(pending[0])):
-                yield _finish(*pending.popleft(), settings.policy)
+                yield _finish(*pending.popleft(), settings.job.policy)
         while pending:
-            yield _finish(*pending.popleft(), settings.policy)
+            yield _finish(*pending.popleft(), settings.job.policy)
     finally:
         engine.close()
 

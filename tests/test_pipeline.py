@@ -14,6 +14,7 @@ from hrdp import pipeline
 from hrdp.dnscheck import make_checker
 from hrdp.engine import ScorerSpec
 from hrdp.errors import ScorerError
+from hrdp.examine import Job
 from hrdp.message import ParsedMessage
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
@@ -62,7 +63,7 @@ def run(
     raws: list[RawMessage], scorer: object, policy: Policy | None = None
 ) -> list[pipeline.Result]:
     with make_checker(zone_files=[ZONE]) as checker:
-        settings = Settings(policy or Policy(), checker, scorer)  # type: ignore[arg-type]
+        settings = Settings(Job(policy or Policy()), checker, scorer)  # type: ignore[arg-type]
         return list(classify(raws, settings))
 
 
@@ -131,7 +132,7 @@ class KillerScorer:
 
 
 def parallel_settings(checker: object, spec: ScorerSpec | None) -> Settings:
-    return Settings(Policy(), checker, spec.load() if spec else None,  # type: ignore[arg-type]
+    return Settings(Job(), checker, spec.load() if spec else None,  # type: ignore[arg-type]
                     jobs=2, scorer_spec=spec, batch_size=8)
 
 
@@ -140,7 +141,7 @@ def test_worker_processes_give_the_same_rows_in_order() -> None:
             enumerate(["acme.test", "ghost.test", "parked.test", "unreachable.example"] * 30)]
     with make_checker(zone_files=[ZONE]) as checker:
         parallel = list(classify(raws, parallel_settings(checker, ScorerSpec("headers"))))
-        inline = list(classify(raws, Settings(Policy(), checker, ScorerSpec("headers").load())))
+        inline = list(classify(raws, Settings(Job(), checker, ScorerSpec("headers").load())))
     assert [r.index for r in parallel] == list(range(120))
     assert [(r.decision, r.dns) for r in parallel] == [(r.decision, r.dns) for r in inline]
 
@@ -156,3 +157,20 @@ def test_a_dying_worker_costs_only_its_batch(monkeypatch: pytest.MonkeyPatch) ->
     assert failed == list(range(16, 24))  # the batch of 8 that held message 21
     assert all("worker process died" in (r.error or "") for r in results if r.error)
     assert results[15].error is None and results[24].error is None
+
+
+def test_time_budget_turns_a_slow_message_into_an_error_row() -> None:
+    big = raw(1, body="word " * 400_000 + "\n")  # 2 MB: parsing alone takes milliseconds
+    with make_checker(zone_files=[ZONE]) as checker:
+        settings = Settings(Job(time_budget=0.0005), checker, None)
+        slow, fast = list(classify([big, raw(2)], settings))
+    assert slow.error is not None and "--message-timeout" in slow.error
+    assert slow.decision.reasons == ["malformed"]
+    assert fast.error is None  # the timer was disarmed after the slow one
+
+
+def test_size_budget_checks_the_head_and_says_so() -> None:
+    with make_checker(zone_files=[ZONE]) as checker:
+        [result] = classify([raw(0, body="x" * 5000)], Settings(Job(max_size=1024), checker))
+    assert result.error is None and result.decision.pool == "normal"
+    assert "--max-message-size" in result.warnings[0]

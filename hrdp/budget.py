@@ -1,0 +1,57 @@
+"""A wall-clock budget per message, so one monster message cannot stall a batch.
+
+Python cannot stop a running regex or parser from another thread, so the budget is a
+SIGALRM timer (setitimer) whose handler raises Overtime in the code that is running.
+It works in the main thread of a process: the CLI's own and each --jobs worker's. In
+any other thread (a library caller's), the budget is not enforced.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType, TracebackType
+from typing import Any
+
+
+class Overtime(BaseException):
+    """The message took longer than its budget. A BaseException, like KeyboardInterrupt,
+    so that no `except Exception` on the way (a detector guard) swallows it."""
+
+
+def _raise_overtime(_signum: int, _frame: FrameType | None) -> None:
+    raise Overtime
+
+
+class Budget:
+    """``with Budget(seconds) as b: ... with b.timing(): work()`` — one handler for a
+    batch, one timer per message."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.active = seconds > 0 and threading.current_thread() is threading.main_thread()
+        self._previous: Any = None
+
+    def __enter__(self) -> Budget:
+        if self.active:
+            self._previous = signal.signal(signal.SIGALRM, _raise_overtime)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        if not self.active:
+            yield
+            return
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
