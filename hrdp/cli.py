@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import IO, Any, TypeVar
 
 import click
@@ -14,15 +16,15 @@ from rich.console import Console
 
 from hrdp import __version__, config, output
 from hrdp.dnscheck import DomainChecker, make_checker
-from hrdp.dsn.report import DSN_KINDS, DsnKind
 from hrdp.engine import ScorerSpec
 from hrdp.errors import ExitCode, HrdpError
 from hrdp.examine import Job
+from hrdp.options import check_options, output_options
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
 from hrdp.scoring import registry
 from hrdp.sources import iter_messages
-from hrdp.terminal import RichTableWriter, Summary
+from hrdp.terminal import RichTableWriter, Summary, message_facts, print_inspection
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HRDP"}
@@ -30,23 +32,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "HRDP"}
 
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def output_options(func: F) -> F:
-    """The output options every command that writes rows shares."""
-    decorators = [
-        click.option("--format", "fmt", type=click.Choice(output.FORMATS),
-                     help="Row format. Default: table on a terminal, tsv when piped "
-                          "(or the -o file's extension)."),
-        click.option("--fmt", "style", metavar="STYLE",
-                     help="Any tabulate table style (github, grid, psql, ...)."),
-        click.option("--no-headers", is_flag=True, help="Omit the header line."),
-        click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False),
-                     help="Write rows to FILE (atomically: temp file, then rename)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
 
 
 class _UserError(click.ClickException):
@@ -92,48 +77,9 @@ def _option_names(command: click.Command) -> dict[str, str]:
     return names
 
 
-def _kinds(_ctx: click.Context, _param: click.Parameter, value: Any) -> frozenset[DsnKind]:
-    items = value if isinstance(value, list | tuple) else [value]
-    names = {n.strip() for item in items for n in str(item).split(",") if n.strip()}
-    unknown = names - set(DSN_KINDS)
-    if unknown:
-        raise click.BadParameter(f"unknown kind {sorted(unknown)[0]!r}; "
-                                 f"choose from {', '.join(DSN_KINDS)}")
-    return frozenset(k for k in DSN_KINDS if k in names)
-
-
 @cli.command("classify")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--envelope-from", metavar="ADDR",
-              help="Envelope sender given by the MTA ('' or '<>' for the null sender).")
-@click.option("--dns-zone", multiple=True, metavar="FILE",
-              help="Answer DNS from this RFC 1035 zone file (repeatable; no network).")
-@click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this server, not resolv.conf.")
-@click.option("--dns-timeout", type=float, default=2.0, show_default=True,
-              help="Seconds per DNS try.")
-@click.option("--dns-lifetime", type=float, default=5.0, show_default=True,
-              help="Seconds in all for one DNS question.")
-@click.option("--on-dns-error", type=click.Choice(["normal", "high-risk"]), default="normal",
-              show_default=True, help="Pool when DNS cannot answer (reason dns-tempfail).")
-@click.option("--null-mx", type=click.Choice(["high-risk", "normal"]), default="high-risk",
-              show_default=True, help="Pool for a sender domain with a null MX (RFC 7505).")
-@click.option("--dsn-kinds", default=",".join(DSN_KINDS), show_default=True,
-              callback=_kinds, metavar="KIND,...", help="DSN kinds that go to the high-risk pool.")
-@click.option("--all-rules", is_flag=True,
-              help="Check DNS and score even when a DSN already decided the pool.")
-@click.option("--scorer", default="headers", show_default=True, help="Spam scorer (hrdp scorers).")
-@click.option("--scorer-opt", multiple=True, metavar="KEY=VALUE",
-              help="Scorer option (repeatable).")
-@click.option("--threshold", type=float, help="Spam when score >= X (default: the scorer's).")
-@click.option("--trust-header", multiple=True, metavar="VENDOR",
-              help="headers scorer: believe only these verdicts: spamassassin, rspamd, "
-                   "microsoft (repeatable or comma list; default all).")
-@click.option("--on-scorer-error", type=click.Choice(["normal", "high-risk"]), default="normal",
-              show_default=True, help="Pool when the scorer fails (reason scorer-error).")
-@click.option("--max-message-size", type=click.IntRange(min=1024), default=32 * 1024 * 1024,
-              show_default=True, metavar="BYTES", help="Check only this much of a message.")
-@click.option("--message-timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              metavar="SECONDS", help="Error row for a message that takes longer (0: no limit).")
+@check_options
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes (default 0: one per core).")
 @click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
@@ -247,6 +193,37 @@ def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
         raise
     if target:
         target.commit()
+
+
+@cli.command("inspect")
+@click.argument("path", metavar="FILE")
+@click.option("--index", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which message of an mbox or folder (0-based, as in classify's rows).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="A readable explanation, or the row as JSON.")
+@check_options
+def inspect_command(path: str, index: int, fmt: str, **opts: Any) -> None:
+    """Explain the decision for one message: sender and DNS verdict, score and its
+    rules, and for a DSN every recipient with status, reason and diagnostic."""
+    report = _Reporter(quiet=False)
+    raw = next(islice(iter_messages([path], stdin=sys.stdin.buffer, on_error=report.error,
+                                    on_warning=lambda _w: None), index, None), None)
+    if raw is None:
+        if report.failed_paths:
+            sys.exit(ExitCode.ERROR)
+        raise HrdpError(f"{path}: there is no message at index {index}")
+    checker = make_checker(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
+                           lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
+    with checker:
+        settings = _settings({**opts, "jobs": 1}, checker)
+        [result] = classify([raw], settings)
+    row = output.to_row(result)
+    facts = message_facts(raw)
+    if fmt == "json":
+        click.echo(json.dumps({**row, **facts}, ensure_ascii=False, indent=2))
+    else:
+        print_inspection(Console(highlight=False), row, facts, result.warnings)
+    sys.exit(ExitCode.INCOMPLETE if row["error"] or _soft_failure(row["reasons"]) else 0)
 
 
 @cli.command("scorers")

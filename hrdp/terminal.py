@@ -11,11 +11,14 @@ from collections import Counter
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hrdp.message import ParsedMessage
 from hrdp.output import flat
 from hrdp.pool import POOLS, REASONS
+from hrdp.sources import RawMessage
 
 _POOL_STYLE = {"normal": "green", "high-risk": "bold red", "relay": "yellow", "blocked": "magenta"}
 _TABLE_COLUMNS = (
@@ -131,3 +134,76 @@ class Summary:
             console.print(f"reasons: {reasons}")
         if self.dsns:
             console.print("DSN kinds: " + ", ".join(f"{k} {n}" for k, n in self.dsns.items()))
+
+
+def message_facts(raw: RawMessage) -> dict[str, str]:
+    """Headers that help a person recognise the message (not part of the row)."""
+    if not raw.data:
+        return {"subject": "", "date": "", "from": "", "to": ""}
+    message = ParsedMessage(raw.data, mbox_from=raw.mbox_from)
+    return {name: message.header(name) for name in ("subject", "date", "from", "to")}
+
+
+def print_inspection(console: Console, row: dict[str, Any], facts: dict[str, str],
+                     warnings: list[str]) -> None:
+    """`hrdp inspect`: the decision first, then each fact that led to it."""
+    pool = row["pool"]
+    reasons = ", ".join(row["reasons"]) or "no rule fired"
+    console.print(f"[bold]{row['source']}[/] #{row['index']}  {escape(row['message_id'])}")
+    console.print(f"  subject: {escape(facts['subject'])}   date: {escape(facts['date'])}")
+    console.print(f"[bold]pool[/]  [{_POOL_STYLE[pool]}]{pool}[/]  ({reasons})")
+    if row["error"]:
+        console.print(f"[bold]error[/] {escape(row['error'])}")
+    for warning in warnings:
+        console.print(f"[yellow]warning[/] {escape(warning)}")
+    _print_sender(console, row)
+    _print_score(console, row)
+    _print_dsn(console, row)
+
+
+def _print_sender(console: Console, row: dict[str, Any]) -> None:
+    sender = row["sender"] or ("<> (null sender)" if row["sender_source"] == "envelope" else "-")
+    console.print(f"[bold]sender[/] {escape(sender)}  (from the {row['sender_source']})")
+    detail = f": {row['dns_detail']}" if row["dns_detail"] else ""
+    if row["dns"] == "skipped" and row["dsn"] and not detail:
+        detail = ": a DSN is decided without DNS (--all-rules checks anyway)"
+    domain = row["sender_domain"] or "-"
+    console.print(f"[bold]dns[/]    {escape(domain)} → {row['dns']}{escape(detail)}")
+
+
+def _print_score(console: Console, row: dict[str, Any]) -> None:
+    score = row["score"]
+    if score is None:
+        why = "skipped for a DSN" if row["dsn"] and not row["error"] else "no verdict"
+        console.print(f"[bold]score[/]  none ({why})")
+        return
+    verdict = "[red]spam[/]" if score["spam"] else "not spam"
+    console.print(f"[bold]score[/]  {score['scorer']}: {score['value']:g} / "
+                  f"threshold {score['threshold']:g} → {verdict}")
+    for line in score["detail"]:
+        console.print(f"         {escape(str(line))}")
+
+
+def _print_dsn(console: Console, row: dict[str, Any]) -> None:
+    if row["notification"]:
+        console.print(f"[bold]notification[/] {row['notification']} (not a DSN)")
+    dsn = row["dsn"]
+    if dsn is None:
+        return
+    console.print(f"[bold]dsn[/]    {dsn['kind']}  (detector {dsn['detector']}, "
+                  f"reporting MTA {escape(dsn['reporting_mta'] or '-')})")
+    if dsn["original_message_id"] or dsn["original_sender"]:
+        console.print(f"       bounced message {escape(dsn['original_message_id'] or '-')} "
+                      f"from {escape(dsn['original_sender'] or '-')}")
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for title in ("recipient", "status", "reason", "diagnostic"):
+        table.add_column(title, overflow="fold", no_wrap=title != "diagnostic")
+    diagnostics = dsn.get("diagnostic") or []
+    for i, recipient in enumerate(dsn["recipients"]):
+        table.add_row(recipient, _at(dsn["status"], i), _at(dsn["reason"], i),
+                      _at(diagnostics, i))
+    console.print(table)
+
+
+def _at(values: list[str], i: int) -> str:
+    return values[i] if i < len(values) else ""

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from hrdp.cli import cli
 
-COMMANDS = ([], ["classify"], ["scorers"], ["config"])
+COMMANDS = ([], ["classify"], ["inspect"], ["scorers"], ["config"])
 
 PREAMBLE = """# hrdp usage
 

@@ -200,3 +200,28 @@ def test_python_dash_m_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "hrdp", "--version"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("hrdp, version")
+
+
+def test_inspect_explains_a_dsn() -> None:
+    result = run("inspect", "--dns-zone", ZONE, str(SAMPLES / "dsn-rfc3464.eml"))
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "high-risk" in text and "(dsn)" in text
+    assert "nobody@customer.test" in text and "5.1.1" in text and "userunknown" in text
+    assert "<invoice-2026-118@acme.test>" in text  # the bounced message's id
+
+
+def test_inspect_json_and_index() -> None:
+    result = run("inspect", "--dns-zone", ZONE, "--format", "json", "--index", "2",
+                 str(SAMPLES / "archive.mbox"))
+    row = json.loads(result.stdout)
+    assert (row["index"], row["pool"], row["dns"], row["subject"]) == (
+        2, "high-risk", "no-a-mx", "Limited offer")
+    text = run("inspect", "--dns-zone", ZONE, str(SAMPLES / "spam-spamassassin.eml")).stdout
+    assert "12.3" in text and "spamassassin" in text
+
+
+def test_inspect_out_of_range_and_missing() -> None:
+    result = run("inspect", str(SAMPLES / "archive.mbox"), "--index", "9")
+    assert result.exit_code == 1 and "no message at index 9" in result.stderr
+    assert run("inspect", "/no/such.eml").exit_code == 1
