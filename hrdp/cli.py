@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from itertools import islice
 from typing import IO, Any, TypeVar
 
@@ -22,6 +22,7 @@ from hrdp.examine import Job
 from hrdp.options import check_options, output_options
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
+from hrdp.progress import ProgressView, input_size
 from hrdp.scoring import registry
 from hrdp.sources import iter_messages
 from hrdp.terminal import RichTableWriter, Summary, message_facts, print_inspection
@@ -145,18 +146,21 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
     summary = Summary()
     incomplete = False
+    progress = _progress(paths, report.console, opts["quiet"])
     with checker:
         settings = _settings(opts, checker)
         raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
                              on_warning=report.warning)
-        with _writer(opts) as writer:
-            for result in classify(raws, settings):
+        with _writer(opts) as writer, progress or nullcontext():
+            for result in classify(progress.reading(raws) if progress else raws, settings):
                 row = output.to_row(result)
                 writer.write(row)
                 summary.add(row)
                 incomplete |= bool(result.error) or _soft_failure(row["reasons"])
                 for warning in result.warnings:
                     report.warning(warning, f"{result.source}#{result.index}: ")
+                if progress:
+                    progress.row_done()
         report.repeated()
         if not opts["quiet"]:
             summary.print(report.console, checker.stats.domains)
@@ -167,6 +171,13 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
     if opts["check"] and summary.pools["high-risk"]:
         return ExitCode.HIGH_RISK
     return ExitCode.OK
+
+
+def _progress(paths: tuple[str, ...], console: Console, quiet: bool) -> ProgressView | None:
+    """A progress bar only for people: stderr a terminal, and not --quiet."""
+    if quiet or not console.is_terminal:
+        return None
+    return ProgressView(console, input_size(paths))
 
 
 def _soft_failure(reasons: list[str]) -> bool:
