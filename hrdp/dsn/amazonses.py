@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from hrdp.dsn.evidence import Evidence, evidence, raw_payload
-from hrdp.dsn.fields import clean_address, make_report, status_from_diagnostic
+from hrdp.dsn.fields import clean_address, make_report, status_code
 from hrdp.dsn.report import Finding
 from hrdp.message import ParsedMessage
 
@@ -68,10 +68,7 @@ class AmazonSesDetector:
         else:
             rows = [dict(_FIELD.findall(item)) for item in _OBJECT.findall(body)]
             recipients = [clean_address(row.get("emailAddress", "")) for row in rows]
-            statuses = [
-                status_from_diagnostic(row.get("status", "") or row.get("diagnosticCode", ""))
-                for row in rows
-            ]
+            statuses = [status_code(row.get("status", "")) for row in rows]
             diagnostics = [row.get("diagnosticCode", "") for row in rows]
             report = make_report("failed", self.name, recipients, statuses, diagnostics)
         mta = _MTA.search(text)

@@ -1,12 +1,15 @@
 """Reading DSN fields: status codes (RFC 3463), addresses, field blocks (RFC 3464),
-and the first, simple mapping from a status code to Sisimai's reason vocabulary."""
+and the parallel lists of a DsnReport."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+from hrdp.dsn.reasons import decide
 from hrdp.dsn.report import DsnKind, DsnReport
+
+DIAGNOSTIC_SHOWN = 1000  # characters of a diagnostic kept in the row
 
 # RFC 3463 enhanced status code: class.subject.detail.
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
@@ -26,19 +29,6 @@ _UNICODE_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@\w(?:[\w.-]{0,253}
 # RFC 6533 3.3 embedded-unicode-char in a utf-8-addr-xtext: \x{HHHH}.
 _XTEXT_UNICODE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
-# Reasons that the status code alone makes plain (RFC 3463 section 3); everything else
-# waits for the diagnostic text (next issue).
-_REASONS = {
-    "5.1.1": "userunknown",
-    "5.1.2": "hostunknown",
-    "5.1.6": "hasmoved",
-    "4.2.2": "mailboxfull",
-    "5.2.2": "mailboxfull",
-    "5.2.3": "mesgtoobig",
-    "5.3.4": "mesgtoobig",
-    "4.4.7": "expired",
-    "5.4.7": "expired",
-}
 SEVERITY: dict[str, int] = {"failed": 3, "delayed": 2, "delivered": 1, "relayed": 1, "expanded": 1}
 _ACTIONS: dict[str, DsnKind] = {
     "failed": "failed",
@@ -71,10 +61,6 @@ def status_from_diagnostic(text: str, classes: str = "245") -> str:
         if match.group(1) in classes:
             return f"{match.group(1)}.0.0"
     return ""
-
-
-def reason_for(status: str) -> str:
-    return _REASONS.get(status, "undefined")
 
 
 def kind_from_action(action: str) -> DsnKind | None:
@@ -153,16 +139,23 @@ def make_report(
     recipients: list[str],
     statuses: list[str] | None = None,
     diagnostics: list[str] | None = None,
+    hint: str = "",
 ) -> DsnReport:
-    """A DsnReport with parallel lists (duplicates dropped, order kept) and reasons."""
+    """A DsnReport with parallel lists (duplicates dropped, order kept); status and
+    reason per recipient decided by ``reasons.decide`` from the reported status and the
+    diagnostic text (``hint``: the reason the detector's format states, if any)."""
     statuses = statuses or [""] * len(recipients)
     diagnostics = diagnostics or [""] * len(recipients)
     report = DsnReport(kind=kind, detector=detector)
     for address, status, diagnostic in zip(recipients, statuses, diagnostics, strict=False):
         if not address or address in report.recipients:
             continue
+        if kind in ("failed", "delayed"):
+            status, reason = decide(status, diagnostic, delayed=kind == "delayed", hint=hint)
+        else:
+            reason = "delivered"  # RFC 3464 delivered / relayed / expanded
         report.recipients.append(address)
         report.status.append(status)
-        report.reason.append(reason_for(status))
-        report.diagnostic.append(diagnostic)
+        report.reason.append(reason)
+        report.diagnostic.append(" ".join(diagnostic[:DIAGNOSTIC_SHOWN].split()))
     return report

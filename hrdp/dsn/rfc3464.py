@@ -55,8 +55,10 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
             continue
         address = recipient_of(block)
         diagnostic = _value(block.get("diagnostic-code", ""))
-        status = status_code(block.get("status", "")) or status_from_diagnostic(diagnostic)
-        kind = kind_from_action(block.get("action", "")) or kind_from_status(status)
+        status = status_code(block.get("status", ""))
+        kind = kind_from_action(block.get("action", "")) or kind_from_status(
+            status or status_from_diagnostic(diagnostic)
+        )
         rows.append((kind, address, status, diagnostic))
     if not rows:
         return None

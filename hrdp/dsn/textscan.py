@@ -14,7 +14,7 @@ from email.policy import compat32
 from email.utils import parseaddr
 
 from hrdp.dsn.evidence import Evidence, header_value
-from hrdp.dsn.fields import ADDRESS, make_report, status_from_diagnostic
+from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.report import DsnKind, DsnReport
 from hrdp.message import looks_like_header_block
 
@@ -167,21 +167,20 @@ def recipients_in(section: str, exclude: set[str]) -> list[str]:
     return found
 
 
-def statuses_near(section: str, recipients: list[str]) -> list[str]:
-    """For each recipient, the status in the text after its first mention (up to the
-    next recipient's mention); "" when none."""
+def windows_near(section: str, recipients: list[str]) -> list[str]:
+    """For each recipient, the notice text after its first mention up to the next
+    recipient's mention (at most 2,000 characters): what the notice says about it."""
     lower = section.lower()
     starts = [lower.find(address) for address in recipients]
-    statuses: list[str] = []
+    windows: list[str] = []
     for start in starts:
         if start < 0:
-            statuses.append("")
+            windows.append("")
             continue
         later = [s for s in starts if s > start]
-        end = min(later) if later else min(len(section), start + 1000)
-        # Prose is full of numbers: only 4xx / 5xx reply codes count here.
-        statuses.append(status_from_diagnostic(section[start:end], classes="45"))
-    return statuses
+        end = min(later) if later else min(len(section), start + 2000)
+        windows.append(section[start:end])
+    return windows
 
 
 def is_delay(subject: str, section: str) -> bool:
@@ -223,7 +222,7 @@ def text_report(ev: Evidence, detector: str, recipients: list[str] | None = None
     if recipients is None:
         recipients = recipients_in(section, _exclude(ev))
     kind: DsnKind = "delayed" if is_delay(ev.subject, section) else "failed"
-    report = make_report(kind, detector, recipients, statuses_near(section, recipients))
+    report = make_report(kind, detector, recipients, None, windows_near(section, recipients))
     return add_original(report, ev)
 
 
