@@ -173,10 +173,21 @@ def _is_plain(part: Message) -> bool:
 
 
 class Evidence:
-    """Cheap facts first (headers), then the part list, then decoded text."""
+    """Cheap facts first (headers), then the part list, then decoded text.
+
+    It holds its message weakly: ``_CACHE`` maps message -> Evidence weakly, and a
+    strong reference back would keep every message of a run alive (and slow the
+    garbage collector down with them)."""
 
     def __init__(self, message: ParsedMessage) -> None:
-        self.message = message
+        self._message = weakref.ref(message)
+
+    @property
+    def message(self) -> ParsedMessage:
+        message = self._message()
+        if message is None:  # only if a caller kept the Evidence but not the message
+            raise ReferenceError("the message of this Evidence is gone")
+        return message
 
     @cached_property
     def content_type(self) -> str:
@@ -200,8 +211,19 @@ class Evidence:
         return name, address.lower()
 
     @cached_property
+    def _envelope_text(self) -> str:
+        """Every place the envelope sender can come from, raw and lower-cased: read
+        before ``message.sender`` is parsed, which most mail never needs here."""
+        message = self.message
+        parts = (message.envelope_from, message.mbox_from, message.header("Return-Path"))
+        return " ".join(part for part in parts if part is not None).lower()
+
+    @cached_property
     def null_sender(self) -> bool:
         """``MAIL FROM:<>`` as recorded in Return-Path or the mbox line (RFC 5321 4.5.5)."""
+        text = self._envelope_text
+        if text and "<>" not in text and "mailer-daemon" not in text:
+            return False  # cheap: a real address, no parsing needed
         sender = self.message.sender
         return sender.source == "envelope" and not sender.address
 
@@ -209,9 +231,10 @@ class Evidence:
     def daemon_sender(self) -> bool:
         """From (or the envelope sender) is MAILER-DAEMON, postmaster or their kin."""
         raw_from = self.message.header("From").lower()
-        envelope = self.message.sender.address.lower()
-        if not any(token in raw_from or token in envelope for token in _DAEMON_TOKENS):
+        raw_envelope = self._envelope_text
+        if not any(token in raw_from or token in raw_envelope for token in _DAEMON_TOKENS):
             return False  # cheap: most mail is from people, no address parsing needed
+        envelope = self.message.sender.address.lower()
         name, address = self.from_pair
         if not address and "<>" in raw_from:
             return True  # From: "Jetmail System" <>: only mail software writes a null From
