@@ -28,6 +28,7 @@ from hrdp.dsn.mta_headers import ExchangeHeaderDetector, FailedRecipientsHeaderD
 from hrdp.dsn.notifications import FeedbackReportDetector, ReadReceiptDetector
 from hrdp.dsn.report import DSN_KINDS, DsnKind, DsnReport, Finding, NotificationKind
 from hrdp.dsn.rfc3464 import DeliveryStatusDetector, InlineDeliveryStatusDetector
+from hrdp.dsn.screen import could_be_notice
 from hrdp.message import ParsedMessage
 
 __all__ = [
@@ -61,6 +62,8 @@ def examine(message: ParsedMessage, detectors: list[Detector] | None = None) -> 
     """The first Finding of ``detectors`` (default ``DETECTORS``); ``Finding()`` when
     none recognises the message. Never raises: a detector that fails on broken input
     is logged and skipped, and the next one is asked."""
+    if detectors is None and not could_be_notice(message):
+        return Finding()  # ordinary mail: no detector could answer (screen.py)
     for detector in DETECTORS if detectors is None else detectors:
         try:
             finding = detector.detect(message)

@@ -25,7 +25,7 @@ _MESSAGE_ID = re.compile(r'"mail"\s*:\s*\{.*?"messageId"\s*:\s*"([^"]+)"', re.DO
 _SOURCE = re.compile(r'"mail"\s*:\s*\{.*?"source"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
-def _looks_like_sns(ev: Evidence) -> bool:
+def looks_like_sns(ev: Evidence) -> bool:
     """Cheap: SNS's sender or subject, or a body that opens with "{"."""
     sender = ev.message.header("From").lower()
     if ".amazonaws.com" in sender or ".amazonses.com" in sender:
@@ -49,7 +49,7 @@ class AmazonSesDetector:
 
     def detect(self, message: ParsedMessage) -> Finding | None:
         ev = evidence(message)
-        if not ev.content_type.startswith("text/") or not _looks_like_sns(ev):
+        if not ev.content_type.startswith("text/") or not looks_like_sns(ev):
             return None
         text = _unwrap(ev.notice)
         match = _TYPE.search(text)

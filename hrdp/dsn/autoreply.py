@@ -15,7 +15,7 @@ from hrdp.message import ParsedMessage
 # Subject openings of vacation responders: Outlook / Exchange ("Automatic reply:",
 # "Auto:"), German, French, Spanish, Italian, Dutch, Japanese and Chinese Exchange
 # translations, Lotus Notes ("<name> is out of the office."), generic tools.
-_SUBJECT = re.compile(
+SUBJECT = re.compile(
     r"^(?:auto(?:matic|matische)?[- ]?(?:reply|response|respons|antwort)|auto:|"
     r"autoreply|out of (?:the )?office|abwesenheitsnotiz|abwesend|"
     r"r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|"
@@ -56,6 +56,6 @@ class AutoReplyDetector:
             return Finding(notification="autoreply")
         # A person's reply about someone's absence ("Re: ... is out of the office") is
         # not an auto-reply; responders put their phrase first.
-        if _SUBJECT.search(ev.subject) and not _REPLY.match(ev.subject):
+        if SUBJECT.search(ev.subject) and not _REPLY.match(ev.subject):
             return Finding(notification="autoreply")
         return None
