@@ -140,18 +140,24 @@ def make_report(
     statuses: list[str] | None = None,
     diagnostics: list[str] | None = None,
     hint: str = "",
+    commands: list[str] | None = None,
 ) -> DsnReport:
     """A DsnReport with parallel lists (duplicates dropped, order kept); status and
     reason per recipient decided by ``reasons.decide`` from the reported status and the
     diagnostic text (``hint``: the reason the detector's format states, if any)."""
     statuses = statuses or [""] * len(recipients)
     diagnostics = diagnostics or [""] * len(recipients)
+    commands = commands or [""] * len(recipients)
     report = DsnReport(kind=kind, detector=detector)
-    for address, status, diagnostic in zip(recipients, statuses, diagnostics, strict=False):
+    rows = zip(recipients, statuses, diagnostics, commands, strict=False)
+    for address, status, diagnostic, command in rows:
         if not address or address in report.recipients:
             continue
         if kind in ("failed", "delayed"):
-            status, reason = decide(status, diagnostic, delayed=kind == "delayed", hint=hint)
+            delayed = kind == "delayed"
+            status, reason = decide(
+                status, diagnostic, delayed=delayed, hint=hint, command=command
+            )
         else:
             reason = "delivered"  # RFC 3464 delivered / relayed / expanded
         report.recipients.append(address)

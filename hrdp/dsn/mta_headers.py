@@ -28,7 +28,11 @@ class FailedRecipientsHeaderDetector:
             values = message.headers(header)
             recipients = [a.lower() for v in values for a in ADDRESS.findall(v)]
             if recipients:
-                report = text_report(evidence(message), self.name, recipients)
+                # Google Groups refuses a post from a non-member or to a missing group:
+                # the sender was refused, whatever the wording (Sisimai: "rejected").
+                groups = all(a.endswith("@googlegroups.com") for a in recipients)
+                hint = "rejected" if groups else ""
+                report = text_report(evidence(message), self.name, recipients, hint)
                 return Finding(dsn=report)
         return None
 

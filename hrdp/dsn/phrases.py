@@ -270,11 +270,13 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"host not found, try again|mail forwarding loop|malformed (?:or unexpected )?name server",
         r"forwarding loop count exceeded|message looping|in a routing loop|no route to host",
         r"too many hops|unable to resolve route |unrouteable mail domain",
+        r"responded with code (?:nxdomain|servfail)|had no relevant answers",
     ),
     "systemfull": _any(r"mail system full|exceeded storage allocation"),
     "notaccept": _any(
         r"does not accept mail \(nullmx\)|host/domain does not accept mail",
         r"host does not accept mail|mail receiving disabled|name server: \.: host not found",
+        r"null mx|indicated no smtp service",
         r"no mx record found for domain=|no route for current request",
         r"smtp protocol returned a permanent error",
     ),

@@ -91,14 +91,15 @@ _REPLY = re.compile(r"(?:^|[\s;:(\[])([245]\d\d)(?=[\s\-]|$)")
 # The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it.
 _COMMAND = re.compile(
     r"(?i:in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo|starttls))"
-    r"|(?i:after (?:pipelined )?(rcpt to|mail from|end of data|data|initial connection|helo"
-    r"|ehlo))|(?i:>>> (rcpt to|mail from|data|helo|ehlo))"
+    r"|(?i:after (?:pipelined )?(rcpt(?: to)?|mail(?: from)?|end of data|data|initial connection"
+    r"|helo|ehlo))|(?i:>>> (rcpt to|mail from|data|helo|ehlo))"
     r"|(?i:\b(rcpt[ _]to|mail[ _]from)\s*:)|\b(RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b"
     r"|(?i:(rcpt to|mail from|end of data) (?:command|response))",
 )
 _COMMAND_NAMES = {
-    "rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "data": "DATA",
-    "helo": "HELO", "ehlo": "EHLO", "starttls": "STARTTLS", "initial connection": "CONN",
+    "rcpt to": "RCPT", "mail from": "MAIL", "rcpt": "RCPT", "mail": "MAIL",
+    "end of data": "DATA", "data": "DATA", "helo": "HELO", "ehlo": "EHLO",
+    "starttls": "STARTTLS", "initial connection": "CONN",
 }  # fmt: skip
 _SPACE = re.compile(r"\s+")
 
@@ -163,42 +164,50 @@ def prefer(field: str, in_text: str, reply: str) -> str:
 class Facts:
     """What one recipient's failure says: codes, command, lower-cased diagnostic."""
 
-    def __init__(self, status: str, diagnostic: str, hint: str) -> None:
+    def __init__(self, status: str, diagnostic: str, hint: str, command: str) -> None:
         text = _SPACE.sub(" ", diagnostic[:DIAGNOSTIC_CAP]).strip()
         self.reply = reply_in(text)
         self.status = prefer(status, code_in(text), self.reply)
         self.name = status_name(self.status)
         self.text = text.lower()
-        self.command = smtp_command(text)
+        self.command = smtp_command(text) or command
         self.hint = hint
+        self._said: dict[str, bool] = {}
+
+    def says(self, reason: str) -> bool:
+        """``phrases.says`` for this diagnostic, each reason asked once."""
+        found = self._said.get(reason)
+        if found is None:
+            found = self._said[reason] = says(reason, self.text)
+        return found
 
 
 def _name_or_says(reason: str) -> Callable[[Facts], bool]:
-    return lambda f: f.name == reason or says(reason, f.text)
+    return lambda f: f.name == reason or f.says(reason)
 
 
 def _userunknown(f: Facts) -> bool:
     if f.name == "userunknown":
         others = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
-        return not any(says(other, f.text) for other in others)
+        return not any(f.says(other) for other in others)
     # Sisimai asks for a rejection at RCPT; a notice that does not say which command
     # failed leaves the filter after DATA possible ("filtered").
-    return f.command == "RCPT" and says("userunknown", f.text)
+    return f.command == "RCPT" and f.says("userunknown")
 
 
 def _filtered(f: Facts) -> bool:
     if f.name != "filtered" and f.command in _BEFORE_DATA:
         return False
-    return says("filtered", f.text) or says("userunknown", f.text)
+    return f.says("filtered") or f.says("userunknown")
 
 
 def _rejected(f: Facts) -> bool:
     if f.name == "rejected":
         return True
     if f.command == "MAIL" or (f.command == "DATA" and f.name != "userunknown"):
-        return says("rejected", f.text)
+        return f.says("rejected")
     if f.name in ("", "undefined", "onhold", "securityerror", "systemerror"):
-        return says("rejected", f.text)
+        return f.says("rejected")
     return False
 
 
@@ -207,7 +216,7 @@ def _spamdetected(f: Facts) -> bool:
         return False
     if f.name == "spamdetected":
         return True
-    return f.command not in _BEFORE_DATA and says("spamdetected", f.text)
+    return f.command not in _BEFORE_DATA and f.says("spamdetected")
 
 
 def _contenterror(f: Facts) -> bool:
@@ -217,22 +226,22 @@ def _contenterror(f: Facts) -> bool:
 _PROBED: tuple[tuple[str, Callable[[Facts], bool]], ...] = (
     ("mailboxfull", _name_or_says("mailboxfull")),
     ("mesgtoobig", lambda f: f.name == "mesgtoobig"
-        or (f.name != "exceedlimit" and says("mesgtoobig", f.text))),
+        or (f.name != "exceedlimit" and f.says("mesgtoobig"))),
     ("exceedlimit", _name_or_says("exceedlimit")),
-    ("suspend", lambda f: f.reply == "525" or says("suspend", f.text)),
-    ("hasmoved", lambda f: says("hasmoved", f.text)),
+    ("suspend", lambda f: f.reply == "525" or f.says("suspend")),
+    ("hasmoved", lambda f: f.says("hasmoved")),
     ("norelaying", lambda f: f.command not in ("CONN", "EHLO", "HELO")
-        and says("norelaying", f.text)),
+        and f.says("norelaying")),
     ("authfailure", _name_or_says("authfailure")),
     ("userunknown", _userunknown),
     ("filtered", _filtered),
     ("requireptr", _name_or_says("requireptr")),
-    ("notcompliantrfc", lambda f: says("notcompliantrfc", f.text)),
+    ("notcompliantrfc", lambda f: f.says("notcompliantrfc")),
     ("badreputation", _name_or_says("badreputation")),
     ("contenterror", _contenterror),
     ("rejected", _rejected),
-    ("hostunknown", lambda f: not says("networkerror", f.text) if f.name == "hostunknown"
-        else says("hostunknown", f.text)),
+    ("hostunknown", lambda f: not f.says("networkerror") if f.name == "hostunknown"
+        else f.says("hostunknown")),
     ("spamdetected", _spamdetected),
     ("speeding", _name_or_says("speeding")),
     ("toomanyconn", _name_or_says("toomanyconn")),
@@ -253,7 +262,7 @@ def _fallback(f: Facts, delayed: bool) -> str:
     if f.hint and f.hint not in ("undefined", "onhold"):
         return f.hint
     if f.name in TENTATIVE:
-        found = next((reason for reason in _PHRASED if says(reason, f.text)), "")
+        found = next((reason for reason in _PHRASED if f.says(reason)), "")
         if found:
             return found
     if f.name:
@@ -262,7 +271,7 @@ def _fallback(f: Facts, delayed: bool) -> str:
         return "contenterror"
     if f.status[:3] in ("5.7", "4.7"):
         return "securityerror"
-    if f.reply in ("501", "502", "503", "504") or says("syntaxerror", f.text):
+    if f.reply in ("501", "502", "503", "504") or f.says("syntaxerror"):
         return "syntaxerror" if f.reply[:1] == "5" else ""
     if delayed:
         return "expired"
@@ -284,12 +293,13 @@ def reason_of(f: Facts, delayed: bool = False) -> str:
 
 
 def decide(
-    status: str, diagnostic: str, *, delayed: bool = False, hint: str = ""
+    status: str, diagnostic: str, *, delayed: bool = False, hint: str = "", command: str = ""
 ) -> tuple[str, str]:
     """(status, reason) of one recipient: ``status`` from the report ("" if none),
     ``diagnostic`` its text (Diagnostic-Code or the notice lines about it), ``delayed``
-    for a delay warning, ``hint`` the reason the detector's format states."""
-    facts = Facts(status, diagnostic, hint)
+    for a delay warning, ``hint`` the reason the detector's format states, ``command``
+    the SMTP command that failed when the detector read it elsewhere than the diagnostic."""
+    facts = Facts(status, diagnostic, hint, command)
     reason = reason_of(facts, delayed)
     code = facts.status
     if not code:

@@ -16,8 +16,16 @@ from hrdp.dsn.fields import (
     status_code,
     status_from_diagnostic,
 )
+from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.report import DsnKind, DsnReport, Finding
-from hrdp.dsn.textscan import DELAY_SUBJECT, add_original, bounce_context, text_report
+from hrdp.dsn.textscan import (
+    DELAY_SUBJECT,
+    add_original,
+    bounce_context,
+    notice_section,
+    text_report,
+    windows_near,
+)
 from hrdp.message import ParsedMessage
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -64,16 +72,34 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
         return None
     kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)
     chosen = [row for row in rows if (row[0] or kind) == kind]
+    recipients = [row[1] for row in chosen]
+    reporting_mta = _value(per_message.get("reporting-mta", ""))
     report = make_report(
         kind,
         detector,
-        [row[1] for row in chosen],
+        recipients,
         [row[2] for row in chosen],
         [row[3] for row in chosen],
+        commands=commands_for(ev, recipients, reporting_mta + " " + chosen[0][3]),
     )
-    report.reporting_mta = _value(per_message.get("reporting-mta", ""))
+    report.reporting_mta = reporting_mta
     report.original_message_id = per_message.get("x-original-message-id", "")
     return report
+
+
+# Providers whose front doors check recipients against their directory at RCPT TO
+# (Exchange Online's directory-based edge blocking, Yahoo), whatever their notice says.
+_RCPT_CHECKERS = re.compile(
+    r"outlook\.com|exchangelabs\.com|resolver\.adr\.|\.yahoo\.com", re.IGNORECASE
+)
+
+
+def commands_for(ev: Evidence, recipients: list[str], context: str) -> list[str]:
+    """The SMTP command each recipient failed at, as the human-readable notice says it
+    ("... (in reply to RCPT TO command)"): Diagnostic-Code often leaves it out."""
+    windows = windows_near(notice_section(ev.notice), recipients)
+    default = "RCPT" if _RCPT_CHECKERS.search(context) else ""
+    return [smtp_command(window) or default for window in windows]
 
 
 class DeliveryStatusDetector:

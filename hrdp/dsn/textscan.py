@@ -143,6 +143,10 @@ _GAVE_UP = re.compile(
 )
 
 
+# Exchange 2000/2003 NDR text for code 000C05A6: the directory has no such mailbox.
+_NOT_RECOGNIZED = re.compile(r"the recipient name is not recognized", re.IGNORECASE)
+
+
 def notice_section(text: str) -> str:
     """The notice before the copy of the returned message."""
     match = _BOUNDARY.search(text)
@@ -175,11 +179,13 @@ def windows_near(section: str, recipients: list[str]) -> list[str]:
     windows: list[str] = []
     for start in starts:
         if start < 0:
-            windows.append("")
+            # Named elsewhere (a header, the returned message): the notice as a whole.
+            windows.append(section[:2000])
             continue
         later = [s for s in starts if s > start]
         end = min(later) if later else min(len(section), start + 2000)
-        windows.append(section[start:end])
+        # From the start of its line: ">>> RCPT To:<addr>" names the failing command.
+        windows.append(section[section.rfind("\n", 0, start) + 1 : end])
     return windows
 
 
@@ -215,14 +221,19 @@ def _exclude(ev: Evidence) -> set[str]:
     return addresses
 
 
-def text_report(ev: Evidence, detector: str, recipients: list[str] | None = None) -> DsnReport:
+def text_report(
+    ev: Evidence, detector: str, recipients: list[str] | None = None, hint: str = ""
+) -> DsnReport:
     """A report from a plain-text notice: delay or failure, recipients (given, else read
     from recipient-shaped lines) and the status found after each one."""
     section = notice_section(ev.notice)
     if recipients is None:
-        recipients = recipients_in(section, _exclude(ev))
+        recipients = recipients_in(section, _exclude(ev)) or _returned_to(ev)
     kind: DsnKind = "delayed" if is_delay(ev.subject, section) else "failed"
-    report = make_report(kind, detector, recipients, None, windows_near(section, recipients))
+    windows = windows_near(section, recipients)
+    if not hint and _NOT_RECOGNIZED.search(section):
+        hint = "userunknown"
+    report = make_report(kind, detector, recipients, None, windows, hint)
     return add_original(report, ev)
 
 
@@ -243,6 +254,16 @@ def returned_headers(ev: Evidence) -> Message | None:
     if not looks_like_header_block(rest.encode("utf-8", "replace")):
         return None
     return HeaderParser(policy=compat32).parsestr(rest, headersonly=True)
+
+
+def _returned_to(ev: Evidence) -> list[str]:
+    """The To: of the returned message, for notices that never name the failed address
+    (Verizon, KDDI, some V5 sendmail and X1-X6 texts): what Sisimai falls back on too."""
+    headers = returned_headers(ev)
+    if headers is None:
+        return []
+    found = ADDRESS.findall(header_value(headers, "to"))
+    return [address.lower() for address in found[:50]]
 
 
 def add_original(report: DsnReport, ev: Evidence) -> DsnReport:
