@@ -28,12 +28,18 @@ NOTIFICATIONS = {
 }
 SUCCESS = ("delivered", "relayed", "expanded")
 
-# Measured on this version: bounces 447/447 detected, 431/447 exact recipients;
-# bounces_flufl 115/115 and 98/111; nonbounces 0 of 204 flagged; every notification
-# and success DSN right. Recipient misses are left for the next version (flufl labels
-# prefer Original-Recipient; Sisimai lists delayed recipients of a failed report too).
+# Measured on this version: bounces 447/447 detected, 436/447 exact recipients, status
+# 419/472 and reason 385/470 as Sisimai files them; bounces_flufl 115/115 and 98/111;
+# nonbounces 0 of 204 flagged; every notification and success DSN right. The floors sit
+# just under, so that a regression fails; the issue's targets are status 0.95, reason 0.90.
 FLOORS = {
-    "bounces": {"detection": 0.99, "kind": 0.98, "recipients": 0.95},
+    "bounces": {
+        "detection": 0.99,
+        "kind": 0.98,
+        "recipients": 0.96,
+        "status": 0.87,
+        "reason": 0.80,
+    },
     "bounces_flufl": {"detection": 0.98, "kind": 0.97, "recipients": 0.86},
     "nonbounces": {},
 }
@@ -50,6 +56,10 @@ class Tally:
     right_kind: int = 0
     with_recipients: int = 0
     exact_recipients: int = 0
+    status_labelled: int = 0
+    status_right: int = 0
+    reason_labelled: int = 0
+    reason_right: int = 0
     ordinary: int = 0
     false_positives: list[str] = field(default_factory=list)
     notifications: int = 0
@@ -76,6 +86,8 @@ class Tally:
             if expected:
                 self.with_recipients += 1
                 self.exact_recipients += set(dsn.recipients) == expected
+            codes = zip(dsn.status, dsn.reason, strict=True)
+            self.add_codes(label, dict(zip(dsn.recipients, codes, strict=True)))
         elif kind in NOTIFICATIONS:
             self.notifications += 1
             if dsn is not None or finding.notification != NOTIFICATIONS[kind]:
@@ -87,6 +99,24 @@ class Tally:
             self.ordinary += 1
             if dsn is not None:
                 self.false_positives.append(name)
+
+
+    def add_codes(self, label: dict[str, object], got: dict[str, tuple[str, str]]) -> None:
+        """Status and reason per labelled recipient (Sisimai's, where the label has one)."""
+        addresses = label.get("expected_recipients") or []
+        statuses = label.get("expected_status") or []
+        reasons = label.get("expected_reason") or []
+        assert isinstance(addresses, list)
+        assert isinstance(statuses, list)
+        assert isinstance(reasons, list)
+        for address, status, reason in zip(addresses, statuses, reasons, strict=False):
+            status_got, reason_got = got.get(str(address).lower(), ("", ""))
+            if status:
+                self.status_labelled += 1
+                self.status_right += status_got == status
+            if reason:
+                self.reason_labelled += 1
+                self.reason_right += reason_got == reason
 
 
 def labels(corpus: Path, folder: str) -> list[dict[str, object]]:
@@ -132,6 +162,8 @@ def test_rates(corpus: Path, folder: str, capsys: pytest.CaptureFixture[str]) ->
         "detection": t.rate(t.detected, t.bounces),
         "kind": t.rate(t.right_kind, t.bounces),
         "recipients": t.rate(t.exact_recipients, t.with_recipients),
+        "status": t.rate(t.status_right, t.status_labelled),
+        "reason": t.rate(t.reason_right, t.reason_labelled),
     }
     false_positive_rate = len(t.false_positives) / t.ordinary if t.ordinary else 0.0
     with capsys.disabled():
@@ -139,6 +171,8 @@ def test_rates(corpus: Path, folder: str, capsys: pytest.CaptureFixture[str]) ->
             f"\n{folder}: detection {t.detected}/{t.bounces} ({figures['detection']:.3f}),"
             f" kind {t.right_kind}/{t.bounces}, exact recipients"
             f" {t.exact_recipients}/{t.with_recipients} ({figures['recipients']:.3f}),"
+            f" status {t.status_right}/{t.status_labelled},"
+            f" reason {t.reason_right}/{t.reason_labelled},"
             f" false positives {len(t.false_positives)}/{t.ordinary},"
             f" notifications {t.notifications - len(t.wrong_notifications)}/{t.notifications},"
             f" {t.messages / t.seconds:.0f} messages/s (parse + examine),"

@@ -45,8 +45,8 @@ _JMRP_SUBJECT = re.compile(r"^complaint about message from ", re.IGNORECASE)
 
 def _cue_header(message: ParsedMessage) -> bool:
     for name in _CUE_HEADERS:
-        value = message.header(name)
-        if value and not (name == "auto-submitted" and value.lower().startswith("no")):
+        values = message.headers(name)  # present counts, even empty (Exchange's Is-Ndr)
+        if values and not (name == "auto-submitted" and values[0].lower().startswith("no")):
             return True
     precedence = message.header("Precedence").lower()
     return precedence == "auto_reply" or "vacation" in message.header("X-Mailer").lower()
