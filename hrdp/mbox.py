@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 SEPARATOR = b"From "
 _BLANK_LINES = (b"\n", b"\r\n")
@@ -66,3 +67,37 @@ def split_mbox(lines: Iterable[bytes]) -> Iterator[tuple[str | None, bytes]]:
         yield sender, unquote(b"".join(body))
     elif body:
         yield None, b"".join(body)
+
+
+def next_separator(stream: BinaryIO, offset: int) -> int | None:
+    """The position of the first separator line that starts at or after ``offset`` in a
+    seekable mbox, or None when there is none: split_mbox's rule, read from the middle.
+
+    Reading starts three bytes early: a blank line ("\\n" or "\\r\\n") is at most two
+    bytes, so a partial first line long enough to end at or after ``offset`` is never
+    mistaken for one. Position 0 is a separator when the stream opens with ``From ``.
+    """
+    position = max(offset - 3, 0)
+    stream.seek(position)
+    previous = b"\n"  # the start of the stream counts as "after an empty line"
+    for line in stream:
+        if position >= offset and previous in _BLANK_LINES and line.startswith(SEPARATOR):
+            return position
+        previous = line
+        position += len(line)
+    return None
+
+
+def range_lines(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines of ``stream`` from byte ``start`` to ``end`` (None: to the end). Both are
+    line starts (separator positions), so no line is cut."""
+    stream.seek(start)
+    if end is None:
+        yield from stream
+        return
+    left = end - start
+    for line in stream:
+        if left <= 0:
+            return
+        left -= len(line)
+        yield line
