@@ -20,7 +20,7 @@ from hrdp.engine import ScorerSpec
 from hrdp.errors import ExitCode, HrdpError
 from hrdp.examine import Job
 from hrdp.options import check_options, output_options
-from hrdp.pipeline import Settings, classify
+from hrdp.pipeline import Result, Settings, classify
 from hrdp.pool import Policy
 from hrdp.progress import ProgressView, input_size
 from hrdp.scoring import registry
@@ -83,6 +83,10 @@ def _option_names(command: click.Command) -> dict[str, str]:
 @check_options
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes (default 0: one per core).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where to classify: here, or on a Dask cluster (extra hrdp[dask]).")
+@click.option("--scheduler", metavar="ADDR",
+              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask).")
 @click.option("--check", is_flag=True, help="Exit 4 when any message is high-risk.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 @output_options
@@ -149,10 +153,8 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
     progress = _progress(paths, report.console, opts["quiet"])
     with checker:
         settings = _settings(opts, checker)
-        raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
-                             on_warning=report.warning)
         with _writer(opts) as writer, progress or nullcontext():
-            for result in classify(progress.reading(raws) if progress else raws, settings):
+            for result in _results(paths, opts, settings, report, progress):
                 row = output.to_row(result)
                 writer.write(row)
                 summary.add(row)
@@ -171,6 +173,24 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
     if opts["check"] and summary.pools["high-risk"]:
         return ExitCode.HIGH_RISK
     return ExitCode.OK
+
+
+def _results(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings,
+             report: _Reporter, progress: ProgressView | None) -> Iterator[Result]:
+    """Results in input order, from this machine or from a Dask cluster."""
+    if opts["engine"] == "dask":
+        if not opts["scheduler"]:
+            raise click.UsageError("--engine dask needs --scheduler ADDR")
+        from hrdp.dask_engine import DnsSpec, classify_dask  # only with the dask extra
+
+        dns = DnsSpec.read(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
+                           lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
+        return classify_dask(paths, job=settings.job, scorer_spec=settings.scorer_spec,
+                             dns=dns, scheduler=opts["scheduler"], on_error=report.error,
+                             on_warning=report.warning)
+    raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
+                         on_warning=report.warning)
+    return classify(progress.reading(raws) if progress else raws, settings)
 
 
 def _progress(paths: tuple[str, ...], console: Console, quiet: bool) -> ProgressView | None:
@@ -235,6 +255,30 @@ def inspect_command(path: str, index: int, fmt: str, **opts: Any) -> None:
     else:
         print_inspection(Console(highlight=False), row, facts, result.warnings)
     sys.exit(ExitCode.INCOMPLETE if row["error"] or _soft_failure(row["reasons"]) else 0)
+
+
+@cli.command("train")
+@click.option("--ham", multiple=True, metavar="PATH", help="Good mail (repeatable).")
+@click.option("--spam", multiple=True, metavar="PATH", help="Spam (repeatable).")
+@click.option("--model", required=True, metavar="FILE",
+              help="The bayes model: created, or added to when it exists.")
+def train_command(ham: tuple[str, ...], spam: tuple[str, ...], model: str) -> None:
+    """Train the bayes scorer's model from ham and spam (anything classify reads).
+
+    Use it as: hrdp classify --scorer bayes --scorer-opt model=FILE ...
+    """
+    if not ham and not spam:
+        raise click.UsageError("give --ham PATH or --spam PATH (or both)")
+    from hrdp.training import train  # the bayes code loads only for this command
+
+    report = _Reporter(quiet=False)
+    stats = train(ham, spam, model, on_error=report.warning, on_warning=report.warning)
+    report.repeated()
+    report.console.print(
+        f"learnt {stats.ham:,} ham and {stats.spam:,} spam ({stats.skipped:,} skipped); "
+        f"{model} now holds {stats.model_ham:,} ham, {stats.model_spam:,} spam, "
+        f"{stats.model_tokens:,} tokens")
+    sys.exit(ExitCode.INCOMPLETE if stats.skipped else ExitCode.OK)
 
 
 @cli.command("scorers")

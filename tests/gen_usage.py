@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from hrdp.cli import cli
 
-COMMANDS = ([], ["classify"], ["inspect"], ["scorers"], ["config"])
+COMMANDS = ([], ["classify"], ["inspect"], ["train"], ["scorers"], ["config"])
 
 PREAMBLE = """# hrdp usage
 

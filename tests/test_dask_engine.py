@@ -218,3 +218,19 @@ def test_zone_files_are_checked_and_shipped(tmp_path: Path) -> None:
     assert spec.zones == ((ZONE, Path(ZONE).read_bytes()),)
     with spec.checker() as checker:
         assert checker.stats.domains == 0
+
+
+def test_cli_engine_dask_gives_the_local_rows(client: Client) -> None:
+    """`hrdp classify --engine dask --scheduler ADDR` as a user runs it."""
+    from click.testing import CliRunner
+
+    from hrdp.cli import cli
+
+    args = ["classify", "-q", "--dns-zone", ZONE, "--format", "jsonl", str(SAMPLE)]
+    local = CliRunner().invoke(cli, args)
+    remote = CliRunner().invoke(cli, [*args, "--engine", "dask",
+                                      "--scheduler", client.scheduler.address])
+    assert remote.exit_code == local.exit_code == 3
+    assert remote.stdout == local.stdout
+    usage = CliRunner().invoke(cli, [*args, "--engine", "dask"])
+    assert usage.exit_code == 2 and "--scheduler" in usage.stderr
