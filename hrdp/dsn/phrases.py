@@ -45,6 +45,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"the email account that you tried to reach does not exist",
         r"the following recipients was undeliverable|the user's email name is not found",
         r"wasn.t found at the destination domain|recipient name is not recognized",
+        r"not listed in (?:domino directory|public name & address book)",
         r"there is no one at this address|this email address is wrong or no longer valid",
         r"this recipient is (?:in my badrecipientto list|not in my validrcptto list)",
         r"unknown (?:mailbox|recipient|user)|user (?:does not exist|missing home directory)",
@@ -271,6 +272,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"forwarding loop count exceeded|message looping|in a routing loop|no route to host",
         r"too many hops|unable to resolve route |unrouteable mail domain",
         r"responded with code (?:nxdomain|servfail)|had no relevant answers",
+        r"dns query failed|expired, connection refused|network error on destination",
     ),
     "systemfull": _any(r"mail system full|exceeded storage allocation"),
     "notaccept": _any(
@@ -289,6 +291,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"not reachable within the allowed queue period|could not be delivered for more than",
         rf"could not be delivered for{GAP} days|cannot send message for|retry timeout exceeded",
         r"(?:message|mail) could not be delivered within|queue lifetime|gave up",
+        r"could not deliver for the last|envelope expired",
     ),
     "failedstarttls": _any(
         r"starttls|tls (?:is )?required|requires? (?:a )?secure connection|encryption required",

@@ -90,12 +90,14 @@ _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _REPLY = re.compile(r"(?:^|[\s;:(\[])([245]\d\d)(?=[\s\-]|$)")
 # The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it.
 _COMMAND = re.compile(
-    r"(?i:in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo|starttls))"
-    r"|(?i:after (?:pipelined )?(rcpt(?: to)?|mail(?: from)?|end of data|data|initial connection"
-    r"|helo|ehlo))|(?i:>>> (rcpt to|mail from|data|helo|ehlo))"
-    r"|(?i:\b(rcpt[ _]to|mail[ _]from)\s*:)|\b(RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b"
-    r"|(?i:(rcpt to|mail from|end of data) (?:command|response))",
+    r"in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
+    r"|after (?:pipelined )?(rcpt(?: to)?|mail(?: from)?|end of data|data|initial connection"
+    r"|helo|ehlo)|>>> (rcpt to|mail from|data|helo|ehlo)|\b(rcpt[ _]to|mail[ _]from)\s*:"
+    r"|(rcpt to|mail from|end of data) (?:command|response)",
+    re.IGNORECASE,
 )
+# Bare command names count only in capitals (sendmail and qmail logs, "[RCPT_TO]").
+_BARE_COMMAND = re.compile(r"\b(RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
 _COMMAND_NAMES = {
     "rcpt to": "RCPT", "mail from": "MAIL", "rcpt": "RCPT", "mail": "MAIL",
     "end of data": "DATA", "data": "DATA", "helo": "HELO", "ehlo": "EHLO",
@@ -128,7 +130,7 @@ def reply_in(text: str) -> str:
 
 def smtp_command(text: str) -> str:
     """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown)."""
-    match = _COMMAND.search(text)
+    match = _COMMAND.search(text) or _BARE_COMMAND.search(text)
     if match is None:
         return ""
     word = _SPACE.sub(" ", next(g for g in match.groups() if g).lower().replace("_", " "))

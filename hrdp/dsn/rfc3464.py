@@ -29,6 +29,7 @@ from hrdp.dsn.textscan import (
 from hrdp.message import ParsedMessage
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+FIELDS_SCAN = 64 * 1024  # characters of fields searched for an X-Unix diagnostic type
 
 
 def _value(field: str) -> str:
@@ -74,13 +75,18 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
     chosen = [row for row in rows if (row[0] or kind) == kind]
     recipients = [row[1] for row in chosen]
     reporting_mta = _value(per_message.get("reporting-mta", ""))
+    windows = windows_near(notice_section(ev.notice), recipients)
+    default = "RCPT" if _RCPT_CHECKERS.search(reporting_mta + " " + chosen[0][3]) else ""
     report = make_report(
         kind,
         detector,
         recipients,
         [row[2] for row in chosen],
-        [row[3] for row in chosen],
-        commands=commands_for(ev, recipients, reporting_mta + " " + chosen[0][3]),
+        # Without a Diagnostic-Code, what the notice says about the recipient.
+        [row[3] or window for row, window in zip(chosen, windows, strict=True)],
+        # RFC 3464 2.3.6 "X-Unix" diagnostics come from a local program (exit status).
+        hint="mailererror" if "x-unix" in text[:FIELDS_SCAN].lower() else "",
+        commands=[smtp_command(window) or default for window in windows],
     )
     report.reporting_mta = reporting_mta
     report.original_message_id = per_message.get("x-original-message-id", "")
@@ -92,14 +98,6 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
 _RCPT_CHECKERS = re.compile(
     r"outlook\.com|exchangelabs\.com|resolver\.adr\.|\.yahoo\.com", re.IGNORECASE
 )
-
-
-def commands_for(ev: Evidence, recipients: list[str], context: str) -> list[str]:
-    """The SMTP command each recipient failed at, as the human-readable notice says it
-    ("... (in reply to RCPT TO command)"): Diagnostic-Code often leaves it out."""
-    windows = windows_near(notice_section(ev.notice), recipients)
-    default = "RCPT" if _RCPT_CHECKERS.search(context) else ""
-    return [smtp_command(window) or default for window in windows]
 
 
 class DeliveryStatusDetector:
