@@ -48,3 +48,42 @@ def unbound_server() -> Iterator[tuple[str, int]]:
     zones = {"hrdp.test.": DNS_CASES_ZONE, "servfail.test.": None}
     with running_unbound(zones, silent=["silent.test."]) as address:
         yield address
+
+
+# Real spam daemons for the spamassassin and rspamd scorer tests (tests/daemons.py starts
+# them on 127.0.0.1, offline, and stops them by PID). CI installs the Debian packages and
+# never skips these tests.
+SPAMD = "/usr/sbin/spamd"
+RSPAMD = "/usr/bin/rspamd"
+
+
+def _need_daemon(binary: str, package: str) -> None:
+    if not os.access(binary, os.X_OK):
+        message = f"{binary} is not installed (apt-get install {package})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must run the scorer daemon tests")
+        pytest.skip(message)
+
+
+def _daemons():  # the tests.daemons module, imported as unbound_server does
+    try:
+        from tests import daemons
+    except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+        import daemons  # type: ignore[import-not-found,no-redef]  # same file
+    return daemons
+
+
+@pytest.fixture(scope="session")
+def spamd_server() -> Iterator[object]:
+    """A tests.daemons.Daemon: spamd with 2 children, local tests only, Bayes off."""
+    _need_daemon(SPAMD, "spamassassin")
+    with _daemons().running_spamd(children=2) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rspamd_server() -> Iterator[object]:
+    """A tests.daemons.Daemon: rspamd with 1 scanner worker, network modules off."""
+    _need_daemon(RSPAMD, "rspamd")
+    with _daemons().running_rspamd(workers=1) as server:
+        yield server
