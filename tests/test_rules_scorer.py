@@ -1,0 +1,248 @@
+"""The ``rules`` scorer: every built-in rule on written mail, user rule files, real mail."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from hrdp.errors import ScorerError
+from hrdp.message import ParsedMessage
+from hrdp.scoring.rules import DEFAULT_THRESHOLD, RulesScorer, load_rules
+
+BASE = {
+    "From": "Alice Example <alice@example.com>",
+    "To": "bob@example.net",
+    "Subject": "Quarterly report",
+    "Date": "Fri, 04 Dec 2026 09:12:00 +0000",
+    "Message-ID": "<1@example.com>",
+}
+
+
+def mail(body: str = "See you tomorrow.", *, ctype: str = "text/plain", cte: str = "",
+         drop: tuple[str, ...] = (), **headers: str) -> ParsedMessage:
+    """A message; keyword headers use _ for - (Reply_To=...), ``drop`` removes base ones."""
+    fields = {**BASE, **{name.replace("_", "-"): value for name, value in headers.items()}}
+    head = "".join(f"{name}: {value}\n" for name, value in fields.items() if name not in drop)
+    if cte == "base64":
+        body = base64.encodebytes(body.encode()).decode()
+    mime = f"MIME-Version: 1.0\nContent-Type: {ctype}; charset=utf-8\n"
+    mime += f"Content-Transfer-Encoding: {cte}\n" if cte else ""
+    return ParsedMessage(f"{head}{mime}\n{body}\n".encode())
+
+
+def alternative(html: str) -> ParsedMessage:
+    body = (
+        "--b\nContent-Type: text/plain\n\nplain words\n"
+        f"--b\nContent-Type: text/html\n\n{html}\n--b--\n"
+    )
+    return mail(body, ctype='multipart/alternative; boundary="b"')
+
+
+WORDS = " ".join(["word"] * 80)
+CASES: dict[str, tuple[ParsedMessage, ParsedMessage]] = {  # rule: (hits, does not hit)
+    "MISSING_DATE": (mail(drop=("Date",)), mail()),
+    "MISSING_MID": (mail(drop=("Message-ID",)), mail()),
+    "INVALID_MSGID": (mail(Message_ID="12345.abc"), mail()),
+    "INVALID_DATE": (mail(Date="yesterday at noon"), mail()),
+    "DATE_TZ_ABSURD": (mail(Date="Wed, 21 Aug 2002 20:31:57 -1600"),
+                       mail(Date="Wed, 21 Aug 2002 20:31:57 -0400")),
+    "UNDISC_RECIPS": (mail(To="undisclosed-recipients:;"), mail()),
+    "SUBJ_ALL_CAPS": (mail(Subject="MAKE MONEY FAST TODAY"), mail(Subject="NASA report due")),
+    "SUBJ_HAS_UNIQ_ID": (mail(Subject="Great news for you                 8272K"),
+                         mail(Subject="Great news for you 8272K")),
+    "SUBJ_ADV": (mail(Subject="ADV: low rates"), mail(Subject="Advice on low rates")),
+    "SUBJ_FREE": (mail(Subject="Free tickets inside"), mail(Subject="Freedom of speech")),
+    "SUBJ_MONEY": (mail(Subject="Save $500 today"), mail(Subject="Save the date")),
+    "SUBJ_EXCLAIM": (mail(Subject="Act fast!"), mail(Subject="Act fast! said he, twice")),
+    "FROM_NAME_OTHER_ADDR": (mail(From='"service@paypal.com" <x@evil.test>'),
+                             mail(From='"alice@example.com" <alice@example.com>')),
+    "FROM_LOCAL_DIGITS": (mail(From="john84721@example.com"), mail(From="john@example.com")),
+    "FREEMAIL_FORGED_REPLYTO": (mail(Reply_To="win@yahoo.com"),
+                                mail(Reply_To="alice@example.com")),
+    "X_PRIORITY_HIGH": (mail(X_Priority="1 (Highest)"), mail(X_Priority="3 (Normal)")),
+    "RATWARE_MAILER": (mail(X_Mailer="Group Mail 5.0"), mail(X_Mailer="Mutt/2.2.9")),
+    "THREAD_REPLY": (mail(In_Reply_To="<0@example.com>"), mail()),
+    "MIME_HTML_ONLY": (mail("<p>hi</p>", ctype="text/html"), alternative("<p>hi</p>")),
+    "HTML_IMAGE_ONLY": (mail('<img src="cid:1"> Buy', ctype="text/html"),
+                        mail(f'<img src="cid:1"> {WORDS}', ctype="text/html")),
+    "MIME_BASE64_TEXT": (mail("hello", cte="base64"), mail("hello", cte="quoted-printable")),
+    "UPPERCASE_50_100": (mail("BUY NOW " * 40), mail("Buy now " * 40)),
+    "HTML_FONT_SIZE_HUGE": (mail('<font size="+5">BIG</font>', ctype="text/html"),
+                            mail('<font size="2">small</font>', ctype="text/html")),
+    "URI_SHORTENER": (mail("see https://bit.ly/3xYz"), mail("see https://example.com/bit.ly")),
+    "NUMERIC_HTTP_ADDR": (mail("go to http://192.0.2.7/offer"),
+                          mail("go to http://example.com/192.0.2.7")),
+    "HTTP_ESCAPED_HOST": (mail("log in at http://www.bank.test@evil.example/"),
+                          mail("see http://example.com/a%20b")),
+    "URI_REMOVE": (mail("http://example.biz/remove.cgi?u=1"), mail("http://example.com/docs")),
+    "CLICK_BELOW": (mail("Click here to order."), mail("I clicked here and there.")),
+    "REMOVE_INSTRUCTIONS": (mail("To be removed from our list, reply."),
+                            mail("The file was removed yesterday.")),
+    "BILL_1618": (mail("Sent in compliance with Bill S.1618 Title III."), mail("Room 1618.")),
+    "NOT_SPAM_CLAIM": (mail("This is not spam."), mail("Spam filters are useful.")),
+    "GUARANTEE": (mail("30 day money back guarantee"), mail("The warranty is void.")),
+    "LIMITED_TIME": (mail("Limited time offer, act now"), mail("Time is limited, they said")),
+    "MAKE_MONEY": (mail("Make money at home"), mail("It makes money sense")),
+    "LOAN_MORTGAGE": (mail("Refinance your home today"), mail("The finance team met.")),
+    "ADVANCE_FEE": (mail("I am the next of kin of the late minister."),
+                    mail("It is next to the kitchen.")),
+    "PHARMACY": (mail("Buy Viagra online"), mail("A specialist in socialist history.")),
+    "BULK_EMAIL": (mail("Send bulk email to millions"), mail("A bulky email attachment.")),
+    "DEAR_FRIEND": (mail("Dear Friend,\nI write to you"), mail("Hi Bob, dear me.")),
+    "EXCESSIVE_EXCLAIM": (mail("Wow!!!"), mail("Wow!!")),
+    "LOTTERY_WINNER": (mail("You have won the lottery"), mail("We have won the match")),
+    "MONEY_AMOUNT_BIG": (mail("$25,000 in cash"), mail("$250 in cash")),
+}
+
+
+def hits(message: ParsedMessage, options: dict[str, str] | None = None) -> list[str]:
+    score = RulesScorer(options or {}, None).score(message)
+    return [item.partition("(")[0] for item in score.detail]
+
+
+def test_every_builtin_rule_has_cases() -> None:
+    assert sorted(CASES) == sorted(rule.name for rule in load_rules())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_builtin_rule(name: str) -> None:
+    positive, negative = CASES[name]
+    assert name in hits(positive)
+    assert name not in hits(negative)
+
+
+def test_value_is_the_sum_of_hits_and_detail_names_them() -> None:
+    scorer = RulesScorer({}, None)
+    weights = {rule.name: rule.weight for rule in scorer.rules}
+    spam = mail("Dear Friend, click here!!! http://192.0.2.7/x", Subject="FREE MONEY NOW")
+    score = scorer.score(spam)
+    names = ["SUBJ_ALL_CAPS", "SUBJ_FREE", "NUMERIC_HTTP_ADDR", "CLICK_BELOW", "DEAR_FRIEND",
+             "EXCESSIVE_EXCLAIM"]
+    assert score.detail == [f"{n}({weights[n]:g})" for n in names]
+    assert score.value == pytest.approx(sum(weights[n] for n in names))
+    assert score.spam and score.threshold == DEFAULT_THRESHOLD == 5.0
+    clean = scorer.score(mail())
+    assert (clean.value, clean.spam, clean.detail) == (0.0, False, [])
+    assert RulesScorer({}, 100.0).score(spam).spam is False  # --threshold wins
+
+
+USER_RULES = """
+[[rule]]
+name = "ACME_INVOICE"
+weight = 3.5
+description = "fake invoices seen at ACME"
+header = "Subject"
+pattern = '(?i)invoice\\s+overdue'
+
+[[rule]]
+name = "NO_USER_AGENT"
+weight = 0.5
+header = "User-Agent"
+exists = false
+
+[[rule]]
+name = "WIRE_WORDS"
+weight = 1.5
+phrases = ["wire transfer", "Western  Union"]
+
+[[rule]]
+name = "PAY_LINK"
+weight = 2
+uri = 'pay\\.example\\.biz'
+
+[[rule]]
+name = "BLINK_TAG"
+weight = 1
+rawbody = '(?i)<blink>'
+
+[[rule]]
+name = "BODY_IBAN"
+weight = 1
+body = '\\bIBAN\\b'
+
+[[rule]]
+name = "MY_HTML_ONLY"
+weight = 0.1
+check = "html_only"
+
+[[rule]]
+name = "DEAR_FRIEND"
+weight = 0
+
+[[rule]]
+name = "CLICK_BELOW"
+weight = 4.0
+"""
+
+
+def test_user_rules_add_and_reweight(tmp_path: Path) -> None:
+    path = tmp_path / "acme.toml"
+    path.write_text(USER_RULES)
+    html = ("Dear friend, <blink>Invoice</blink>: pay by WESTERN union, IBAN DE00, "
+            "click here http://pay.example.biz/now")
+    message = mail(html, ctype="text/html", Subject="Invoice overdue")
+    score = RulesScorer({"file": str(path)}, None).score(message)
+    found = {item.partition("(")[0]: item for item in score.detail}
+    assert set(found) >= {"ACME_INVOICE", "NO_USER_AGENT", "WIRE_WORDS", "PAY_LINK",
+                          "BLINK_TAG", "BODY_IBAN", "MY_HTML_ONLY", "CLICK_BELOW"}
+    assert found["CLICK_BELOW"] == "CLICK_BELOW(4)" and "DEAR_FRIEND" not in found
+    assert "NO_USER_AGENT" not in hits(mail(User_Agent="Thunderbird"), {"file": str(path)})
+
+
+BAD_FILES = {
+    "not toml": ("[[rule]\nname=", "acme.toml: "),
+    "unknown key": ('[[rule]]\nname = "A"\nweight = 1\nbody = "x"\ncolour = 1', "unknown key"),
+    "two tests": ('[[rule]]\nname = "A"\nweight = 1\nbody = "x"\nuri = "y"', "exactly one"),
+    "no test": ('[[rule]]\nname = "NEW"\nweight = 1\ndescription = "d"', "exactly one"),
+    "bad regex": ('[[rule]]\nname = "A"\nweight = 1\nbody = "(unclosed"', "bad regular"),
+    "unknown check": ('[[rule]]\nname = "A"\nweight = 1\ncheck = "nope"', "unknown check"),
+    "weight text": ('[[rule]]\nname = "A"\nweight = "high"\nbody = "x"', "numeric weight"),
+    "weight huge": ('[[rule]]\nname = "A"\nweight = 1e9\nbody = "x"', "is not in"),
+    "bad name": ('[[rule]]\nname = "no spaces"\nweight = 1\nbody = "x"', "name 'no spaces'"),
+    "twice": ('[[rule]]\nname = "A"\nweight = 1\nbody = "x"\n' * 2, "defined twice"),
+    "not a builtin": ('[[rule]]\nname = "NOPE"\nweight = 1', "no built-in rule"),
+    "empty phrases": ('[[rule]]\nname = "A"\nweight = 1\nphrases = []', "non-empty list"),
+    "header both": ('[[rule]]\nname = "A"\nweight = 1\nheader = "X"\npattern = "a"\nexists = true',
+                    "a pattern or exists"),
+    "stray table": ('[other]\nx = 1', "only [[rule]]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_user_rule_files(tmp_path: Path, name: str) -> None:
+    text, expected = BAD_FILES[name]
+    path = tmp_path / "acme.toml"
+    path.write_text(text)
+    with pytest.raises(ScorerError) as caught:
+        RulesScorer({"file": str(path)}, None)
+    message = str(caught.value)
+    assert message.startswith(f"rules file {path}") and expected in message
+    assert "\n" not in message
+
+
+def test_missing_file_and_unknown_option(tmp_path: Path) -> None:
+    with pytest.raises(ScorerError, match=r"rules file .*nope\.toml: .*No such file"):
+        RulesScorer({"file": str(tmp_path / "nope.toml")}, None)
+    with pytest.raises(ScorerError, match="unknown option 'rules'"):
+        RulesScorer({"rules": "x"}, None)
+
+
+def test_accuracy_on_the_spamassassin_corpus(corpus: Path) -> None:
+    """Weights were fitted on the even half (SHA-1 of the file name) and checked on the odd
+    half. Measured at 5.0: even half 71.4% spam recall at 0.24% ham false positives; odd
+    half 70.5% at 0.62% (rspamd 3.4 offline: 40.4% at 1.2%)."""
+    scorer = RulesScorer({}, None)
+    for half, (min_recall, max_fp) in ((True, (0.66, 0.005)), (False, (0.65, 0.010))):
+        caught = {"ham": 0, "spam": 0}
+        total = {"ham": 0, "spam": 0}
+        for label in caught:
+            for path in (corpus / "spamassassin" / label).glob("*.eml"):
+                if (hashlib.sha1(path.name.encode()).digest()[0] % 2 == 0) != half:
+                    continue
+                total[label] += 1
+                caught[label] += scorer.score(ParsedMessage(path.read_bytes())).spam
+        recall, fp = caught["spam"] / total["spam"], caught["ham"] / total["ham"]
+        assert recall >= min_recall and fp <= max_fp, (half, recall, fp)
