@@ -7,6 +7,9 @@ import gzip
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -245,6 +248,30 @@ def test_unsure_band_and_threshold(model_file: Path) -> None:
     assert "unsure" not in scorer(model_file, unsure="0,0").score(message).detail
     strict = BayesScorer({"model": str(model_file)}, 1.0).score(message)
     assert strict.threshold == 1.0 and not strict.spam
+
+
+SCORE_IN_A_PROCESS = """
+import json, sys
+from hrdp.message import ParsedMessage
+from hrdp.scoring.bayes import BayesScorer
+bayes = BayesScorer({"model": sys.argv[1]}, None)
+scores = [bayes.score(ParsedMessage(open(p, "rb").read())) for p in sys.argv[2:]]
+print(json.dumps([[s.value, s.detail] for s in scores]))
+"""
+
+
+def test_scores_are_the_same_in_every_process(model_file: Path, tmp_path: Path) -> None:
+    """Token sets iterate in an order that string hashing changes from one process to the
+    next; the value and the detail must not depend on it."""
+    long_body = " ".join(f"word{i} now!!! click here linker test" for i in range(300))
+    paths = write(tmp_path / "m", [*HAM, *SPAM, mail("mixed", long_body)])
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run([sys.executable, "-c", SCORE_IN_A_PROCESS, str(model_file), *paths],
+                                env=env, capture_output=True, text=True, check=True, timeout=60)
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
 
 
 def test_concurrent_scoring_matches_serial(model_file: Path) -> None:

@@ -15,6 +15,7 @@ documents the format; ``BayesModel.load`` checks every field and bounds every si
 from __future__ import annotations
 
 import gzip
+import heapq
 import json
 import math
 import os
@@ -37,8 +38,9 @@ MAX_FILE_BYTES = 256 << 20  # decompressed: a gzip bomb or a giant file is refus
 MAX_COUNT = 1 << 40  # no real mailbox has this many messages; bigger numbers are a forgery
 _GZIP_MAGIC = b"\x1f\x8b"
 
-# SpamBayes' defaults (Options.py), kept because they were tuned on many corpora:
-UNKNOWN_WORD_STRENGTH = 0.2  # Robinson's s: weight of the 0.5 prior (SpamBayes: 0.45)
+# SpamBayes' defaults (Options.py), tuned on many corpora, except s: 0.2 (SpamBayes 0.45)
+# ranked better in cross-validation on the train half (docs/scorers.md).
+UNKNOWN_WORD_STRENGTH = 0.2  # Robinson's s: weight of the 0.5 prior
 UNKNOWN_WORD_PROB = 0.5  # Robinson's x: probability of a never-seen token
 MIN_PROB_STRENGTH = 0.1  # tokens with |f(w) - 0.5| below this are ignored
 MAX_DISCRIMINATORS = 150  # the strongest tokens used per message
@@ -232,13 +234,13 @@ def combine(clues: list[Clue]) -> float:
     if not clues:
         return 0.5
     freedom = 2 * len(clues)
-    ham_evidence = chi2q(-2.0 * sum(map(_LN_F, clues)), freedom)
-    spam_evidence = chi2q(-2.0 * sum(map(_LN_NOT_F, clues)), freedom)
+    ham_evidence = chi2q(-2.0 * math.fsum(map(_LN_F, clues)), freedom)  # exact: any order
+    spam_evidence = chi2q(-2.0 * math.fsum(map(_LN_NOT_F, clues)), freedom)
     # S = 1 - spam_evidence, H = 1 - ham_evidence; SpamBayes returns (S - H + 1) / 2.
     return (ham_evidence - spam_evidence + 1.0) / 2.0
 
 
-_STRENGTH, _LN_F, _LN_NOT_F = itemgetter(0), itemgetter(2), itemgetter(3)
+_LN_F, _LN_NOT_F = itemgetter(2), itemgetter(3)
 
 
 def parse_unsure(text: str | None) -> tuple[float, float]:
@@ -282,11 +284,15 @@ class BayesScorer:
         self._table = clue_table(model)
 
     def clues(self, tokens: set[str]) -> list[Clue]:
-        """The MAX_DISCRIMINATORS strongest clues of a message, strongest first."""
+        """The MAX_DISCRIMINATORS strongest clues of a message (in no particular order).
+
+        Set order differs between processes (string hashing), so nothing here may depend
+        on it: ties at the cut are broken by token, and combine() sums with fsum."""
         get = self._table.get  # one probe per token: the table is large and cache-cold
         found = [clue for token in tokens if (clue := get(token)) is not None]
-        found.sort(key=_STRENGTH, reverse=True)  # strongest first (a C-level sort)
-        del found[MAX_DISCRIMINATORS:]
+        if len(found) > MAX_DISCRIMINATORS:
+            found.sort(reverse=True)  # whole tuples: ties go by token, alike in every process
+            del found[MAX_DISCRIMINATORS:]
         return found
 
     def score(self, message: ParsedMessage) -> Score:
@@ -300,12 +306,8 @@ class BayesScorer:
 
 def _strongest(clues: list[Clue]) -> list[str]:
     """The strongest spam clues, then ham clues (a few each), as "spam 'token' 0.990"."""
-    spammy: list[str] = []
-    hammy: list[str] = []
-    for _strength, prob, _ln, _ln_not, token in clues:  # strongest first
-        side = spammy if prob > 0.5 else hammy
-        if len(side) < DETAIL_TOKENS:
-            side.append(f"{'spam' if prob > 0.5 else 'ham'} {_show(token)} {prob:.3f}")
-        elif len(spammy) + len(hammy) == 2 * DETAIL_TOKENS:
-            break
-    return spammy + hammy
+    spammy = heapq.nlargest(DETAIL_TOKENS, [c for c in clues if c[1] > 0.5])  # ties: by token
+    hammy = heapq.nlargest(DETAIL_TOKENS, [c for c in clues if c[1] < 0.5])
+    return [f"spam {_show(c[4])} {c[1]:.3f}" for c in spammy] + [
+        f"ham {_show(c[4])} {c[1]:.3f}" for c in hammy
+    ]

@@ -9,7 +9,8 @@ text, raw HTML and URIs) and, for tests a regex cannot say, in CHECKS below; the
 weights were fitted on one half of the SpamAssassin public corpus and checked on the
 other (docs/scorers.md). ``--scorer-opt file=PATH`` adds a user rules file in the same
 TOML format; a rule there with a built-in's name and only a weight re-weights it
-(weight 0 turns it off). Rules need no network and keep no state between messages.
+(weight 0 turns it off), a whole rule with a built-in's name replaces it. Rules need
+no network and keep no state between messages.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_tz
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrdp.errors import ScorerError
 from hrdp.scoring.base import Score
-from hrdp.scoring.tokens import ADDRESS, MessageView, render_html
+from hrdp.scoring.tokens import ADDRESS, MAX_HEADER, MessageView, render_html
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
@@ -75,14 +76,14 @@ def from_name_other_domain(view: MessageView) -> bool:
 
 def subject_all_caps(view: MessageView) -> bool:
     """SUBJ_ALL_CAPS: a subject of several words in capitals only."""
-    subject = view.message.header("Subject")
+    subject = view.message.header("Subject")[:MAX_HEADER]
     letters = [c for c in subject if c.isalpha()]
     return len(letters) >= 10 and all(c.isupper() for c in letters) and " " in subject.strip()
 
 
 def subject_unique_id(view: MessageView) -> bool:
     """SUBJ_HAS_UNIQ_ID: a tracking code after a run of spaces at the end of the Subject."""
-    raw = str(view.message.msg.get("Subject", ""))
+    raw = str(view.message.msg.get("Subject", ""))[-MAX_HEADER:]
     return re.search(r"\S\s{5,}[\w#-]{3,}\s*\Z", raw) is not None
 
 
@@ -139,7 +140,7 @@ class Rule:
         if self.kind == "check":
             return CHECKS[self.target](view)
         if self.kind == "header":
-            values = view.message.headers(self.target)
+            values = [value[:MAX_HEADER] for value in view.message.headers(self.target)]
             if self.pattern is None:
                 return bool(values) == self.exists
             return any(self.pattern.search(value) for value in values)
@@ -251,7 +252,7 @@ def read_rules(path: Path, builtins: Mapping[str, Rule] | None = None) -> dict[s
             old = builtins.get(str(entry.get("name")))
             if old is None:
                 raise _problem(f"{where} ({entry.get('name')})", "no built-in rule of that name")
-            rules[old.name] = Rule(**{**old.__dict__, "weight": _weight(entry, where)})
+            rules[old.name] = replace(old, weight=_weight(entry, where))
             continue
         rule = parse_rule(entry, where)
         if rule.name in rules and (builtins is None or rule.name not in builtins):

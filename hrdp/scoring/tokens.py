@@ -36,6 +36,7 @@ TOKENIZER_VERSION = 1  # stored in the model: a model is only valid for the toke
 MAX_TEXT = 20_000  # decoded characters read per message (SpamBayes reads all; we cap)
 MIN_WORD, MAX_WORD = 3, 12  # SpamBayes' word length window
 MAX_TOKEN = 40  # header values are clipped so tokens stay short
+MAX_HEADER = 4_000  # characters of one header value read (a megabyte Subject is no clue)
 
 # Header names that are not the author's doing: trace fields added on the way in,
 # other filters' verdicts, and the fields a list server adds (RFC 2369/2919) - spam
@@ -52,11 +53,13 @@ SKIPPED_HEADERS = frozenset(
 # Applied to lower-cased text: IGNORECASE would make the scan three times slower.
 _URL = re.compile(r"(https?|ftp)://([^\s<>\"'/?#:]+)[^\s<>\"']*")
 _URL_PIECES = re.compile(r"[/?=&.#%:;_+~-]+")
-_TAG = re.compile(r"<[^>]*>")  # tags and comments alike
+_TAG = re.compile(r"<[^<>]*>")  # tags and comments; stops at "<" so "<<<<..." stays linear
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+\Z")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@([^<>@\s]+)>\Z")
 _DATE_ZONE = re.compile(r"\s([+-]\d{4})\b")
-ADDRESS = re.compile(r"([\w.+=!%~-]+)@([\w-]+(?:\.[\w-]+)+)")  # local part, domain
+# Local part, domain. The look-behind lets a match start only where a local part starts:
+# without it a long run of letters with no "@" is rescanned from every position (O(n^2)).
+ADDRESS = re.compile(r"(?<![\w.+=!%~-])([\w.+=!%~-]+)@([\w-]+(?:\.[\w-]+)+)")
 # Both start with a literal, which re scans for in C; the scheme is checked afterwards.
 _URI_REST = re.compile(r"://[^\s<>\"']+")
 _MAILTO = re.compile(r"mailto:[^\s<>\"']+")
@@ -78,7 +81,7 @@ def _address_tokens(prefix: str, value: str, tokens: set[str], *, full: bool) ->
     """Domain tokens of the addresses in a header (a regex, not getaddresses(): 10x
     cheaper, and a malformed list still gives its domains); with ``full``, the first
     address and its display-name words as well (SpamBayes' "from:addr:"/"from:name:")."""
-    found = ADDRESS.findall(value)
+    found = ADDRESS.findall(value[:MAX_HEADER])
     tokens.update(f"{prefix}dom:{domain.lower()[:MAX_TOKEN]}" for _local, domain in found[:10])
     if value and not found:
         tokens.add(f"{prefix}dom:none")
@@ -98,7 +101,7 @@ def header_tokens(message: ParsedMessage, tokens: set[str]) -> None:
     for name in message.msg:  # header names, in order
         if name.lower() not in SKIPPED_HEADERS:
             tokens.add(f"header:{name[:MAX_TOKEN]}")  # case kept: spamware spells oddly
-    subject = message.header("Subject")
+    subject = message.header("Subject")[:MAX_HEADER]
     tokens.update(f"subject:{w[:MAX_TOKEN]}" for w in subject.split())  # case kept
     if not subject:
         tokens.add("subject:none")
