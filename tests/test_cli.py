@@ -170,7 +170,9 @@ def test_environment_variable_setting() -> None:
 def test_scorers_lists_builtin() -> None:
     result = run("scorers")
     assert result.exit_code == 0
-    assert result.stdout.startswith("headers\t")
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert {"auto", "bayes", "headers", "rules"} <= set(names)
+    assert names == sorted(names)
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -90,7 +90,9 @@ def test_unknown_scorer_names_the_installed_ones() -> None:
     with pytest.raises(ScorerError) as info:
         load("nope", {}, None)
     message = str(info.value)
-    assert message.startswith("unknown scorer 'nope'; installed: headers")
+    assert message.startswith("unknown scorer 'nope'; installed: ")
+    installed = message.split("installed: ", 1)[1].split(", ")
+    assert {"auto", "bayes", "headers", "rules"} <= set(installed)
     assert "\n" not in message
 
 
