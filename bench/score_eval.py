@@ -1,22 +1,17 @@
 """Spam scorers side by side on ../shared/corpus/spamassassin: accuracy and messages/s.
 
 Splits the corpus by a fixed rule (SHA-1 of the file name, first byte even: train, odd:
-test; the rule bench/bayes_quick.py and the bayes tests use), trains the ``bayes``
-scorer on the train half, then scores the test half with every scorer in one run:
-
-- hrdp's own scorers (``bayes``, ``rules``, ``auto``; those not built yet are listed as
-  missing), one thread, as the pipeline calls them;
-- ``rspamd`` (hrdp's client) and a plain HTTP client (http.client, one connection per
-  thread, POST /checkv2, json.loads) against the same rspamd, same concurrency;
-- ``spamassassin`` (hrdp's client to spamd) on a sample of the test half (spamd scans
-  about 10-20 messages/s), with every other scorer re-scored on that same sample.
-
-For each: spam recall and ham false positives at the scorer's default verdict, spam
-recall at 0.1% and 0.5% ham false positives (threshold set from the ham scores), and
-messages/s (scoring only: messages are parsed before the clock starts). The daemons run
-offline (tests/daemons.py): local rules only, no Bayes, no network lists.
+test, as bench/bayes_quick.py), trains ``bayes`` on the train half, then scores the test
+half with hrdp's own scorers (one thread; any not built yet is reported missing), with
+hrdp's rspamd client and a plain HTTP client against the same rspamd (same concurrency),
+with ``hrdp classify --scorer rspamd`` end to end, and with spamd on a fixed sample (it
+scans 10-20 messages/s), every other scorer re-scored on that sample. Printed per scorer:
+recall and ham false positives at its own verdict, recall at 0.1% and 0.5% ham false
+positives (threshold from the ham scores), messages/s (scoring only: parsed beforehand).
+The daemons run offline (tests/daemons.py): local rules, no Bayes, no network lists.
 
 Usage: python bench/score_eval.py [--corpus DIR] [--spamd-sample N] [--no-daemons]
+       [--spamd-children N] [--rspamd-workers N]   (0: do not run that daemon)
 """
 
 from __future__ import annotations
@@ -28,6 +23,7 @@ import http.client
 import importlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -192,7 +188,8 @@ def plain_client(url: str) -> Callable[[ParsedMessage], Score]:
 
 @contextmanager
 def daemons(enabled: bool, spamd_children: int, rspamd_workers: int) -> Iterator[dict[str, Any]]:
-    """Started daemons by name ("spamd", "rspamd": tests.daemons.Daemon)."""
+    """Started daemons by name ("spamd", "rspamd": tests.daemons.Daemon); 0 children or
+    workers: that daemon is not started."""
     found: dict[str, Any] = {}
     if not enabled:
         yield found
@@ -200,11 +197,11 @@ def daemons(enabled: bool, spamd_children: int, rspamd_workers: int) -> Iterator
     from tests.daemons import RSPAMD, SPAMD, running_rspamd, running_spamd
 
     with ExitStack() as stack:
-        if os.access(RSPAMD, os.X_OK):
+        if rspamd_workers and os.access(RSPAMD, os.X_OK):
             found["rspamd"] = stack.enter_context(
                 running_rspamd(workers=rspamd_workers, wait_hyperscan=True)
             )
-        if os.access(SPAMD, os.X_OK):
+        if spamd_children and os.access(SPAMD, os.X_OK):
             found["spamd"] = stack.enter_context(running_spamd(children=spamd_children))
         yield found
 
@@ -220,10 +217,7 @@ HEADER = (
 
 def row(result: Result, threshold: str) -> str:
     pairs = result.pairs()
-    spams = [s for s, spam in pairs if spam]
-    hams = [s for s, spam in pairs if not spam]
-    recall = sum(s.spam for s in spams) / len(spams) if spams else 0.0
-    fp = sum(s.spam for s in hams) / len(hams) if hams else 0.0
+    recall, fp = verdicts(result)
     errors = len(result.scores) - len(pairs)
     return (
         f"{result.name:<24}{len(result.items):>6}{errors:>5}{threshold:>12}{recall:>8.1%}"
@@ -233,9 +227,10 @@ def row(result: Result, threshold: str) -> str:
 
 
 def verdict_label(result: Result) -> str:
-    first = next((s for s in result.scores if s is not None), None)
-    if result.name.startswith("rspamd") or result.name.startswith("plain"):
+    """Where the verdict falls: rspamd's action, else the scorer's threshold."""
+    if result.name.startswith(("rspamd", "plain")):
         return "add header"
+    first = next((s for s in result.scores if s is not None), None)
     return f"{first.threshold:g}" if first else "-"
 
 
@@ -306,8 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         own, notes = own_scorers(train, Path(tmp))
         for note in notes:
             print(note)
-        with daemons(not args.no_daemons, args.spamd_children, args.rspamd_workers) as found:
-            evaluate(own, found, test, args.spamd_sample)
+        children = args.spamd_children if args.spamd_sample > 0 else 0
+        with daemons(not args.no_daemons, children, args.rspamd_workers) as found:
+            evaluate(own, found, test, args.spamd_sample, args.corpus)
     return 0
 
 
@@ -324,6 +320,36 @@ def rspamd_runs(url: str, test: list[Item], rounds: int = 3) -> tuple[Result, Re
     return min(mine, key=lambda r: r.seconds), min(plain, key=lambda r: r.seconds)
 
 
+def cli_run(url: str, test: list[Item], corpus: Path) -> Result:
+    """``hrdp classify --scorer rspamd`` end to end on the test half's files: process start,
+    reading, parsing, DSN checks, the bundled DNS zone, JSONL rows to /dev/null."""
+    paths = [str(corpus / "spamassassin" / ("spam" if i.spam else "ham") / i.name) for i in test]
+    argv = [
+        sys.executable,
+        "-m",
+        "hrdp",
+        "classify",
+        "-q",
+        "--format",
+        "jsonl",
+        "--all-rules",
+        "--dns-zone",
+        str(REPO / "sample_mail" / "zone.db"),
+        "--scorer",
+        "rspamd",
+        "--scorer-opt",
+        f"url={url}",
+        *paths,
+    ]
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, check=False, cwd=REPO)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 3, 4):
+        raise SystemExit(f"hrdp classify failed ({done.returncode}): {done.stderr[-500:]!r}")
+    return Result("hrdp classify (CLI)", test, [], seconds)  # verdicts not read back
+
+
 def spamd_side_by_side(found: dict[str, Any], own: dict[str, Any], part: list[Item]) -> Result:
     """spamd on the sample, then every other scorer on the same messages."""
     spamd_client = SpamdScorer({"port": str(found["spamd"].port)}, None)
@@ -336,13 +362,19 @@ def spamd_side_by_side(found: dict[str, Any], own: dict[str, Any], part: list[It
     return spamd
 
 
-def evaluate(own: dict[str, Any], found: dict[str, Any], test: list[Item], size: int) -> None:
+def evaluate(
+    own: dict[str, Any], found: dict[str, Any], test: list[Item], size: int, corpus: Path
+) -> None:
     full = [best_of(2, functools.partial(run, n, s.score, test)) for n, s in own.items()]
-    rspamd = plain = spamd = None
+    rspamd = plain = spamd = cli = None
     if "rspamd" in found:
         rspamd, plain = rspamd_runs(found["rspamd"].url, test)
         full += [rspamd, plain]
+        cli = best_of(2, functools.partial(cli_run, found["rspamd"].url, test, corpus))
     table(f"test half ({len(test)} messages)", full)
+    if cli is not None:
+        note = "end to end, process start included"
+        print(f"{cli.name:<24}{len(cli.items):>6}  {note:<58}{cli.rate:>9,.0f}")
     if "spamd" in found:
         spamd = spamd_side_by_side(found, own, sample(test, size))
     print()
@@ -351,6 +383,8 @@ def evaluate(own: dict[str, Any], found: dict[str, Any], test: list[Item], size:
     ratio("bayes / spamd messages/s", bayes, spamd, 100)
     ratio("bayes / rspamd messages/s", bayes, rspamd, 5)
     ratio("hrdp rspamd client / plain HTTP client", rspamd, plain, 0.9)
+    if cli is not None:
+        ratio("hrdp classify --scorer rspamd (CLI) / plain HTTP client", cli, plain, 0.9)
 
 
 if __name__ == "__main__":

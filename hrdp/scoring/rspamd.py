@@ -120,7 +120,7 @@ def envelope_headers(message: ParsedMessage) -> dict[str, bytes]:
 
 
 class RspamdScorer:
-    """Ask rspamd (HTTP ``/checkv2`` of a normal worker).
+    """Ask rspamd over HTTP (/checkv2 of a normal worker).
 
     Options (``--scorer-opt KEY=VALUE``):
 
