@@ -141,22 +141,27 @@ def make_report(
     diagnostics: list[str] | None = None,
     hint: str = "",
     commands: list[str] | None = None,
+    hosts: list[str] | None = None,
 ) -> DsnReport:
     """A DsnReport with parallel lists (duplicates dropped, order kept); status and
     reason per recipient decided by ``reasons.decide`` from the reported status and the
-    diagnostic text (``hint``: the reason the detector's format states, if any)."""
+    diagnostic text (``hint``: the reason the detector's format states, if any;
+    ``hosts``: per recipient, the names of the hosts that handled it, space-separated)."""
     statuses = statuses or [""] * len(recipients)
     diagnostics = diagnostics or [""] * len(recipients)
     commands = commands or [""] * len(recipients)
+    hosts = hosts or [""] * len(recipients)
     report = DsnReport(kind=kind, detector=detector)
-    rows = zip(recipients, statuses, diagnostics, commands, strict=False)
-    for address, status, diagnostic, command in rows:
+    rows = zip(recipients, statuses, diagnostics, commands, hosts, strict=False)
+    for address, status, diagnostic, command, host in rows:
         if not address or address in report.recipients:
             continue
         if kind in ("failed", "delayed"):
             delayed = kind == "delayed"
+            # The receiving hosts and the recipient's domain name the provider.
+            names = (*host.split(), address.rpartition("@")[2])
             status, reason = decide(
-                status, diagnostic, delayed=delayed, hint=hint, command=command
+                status, diagnostic, delayed=delayed, hint=hint, command=command, hosts=names
             )
         else:
             reason = "delivered"  # RFC 3464 delivered / relayed / expanded

@@ -80,6 +80,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"message (?:size|length) exceeds|exceeds? (?:the )?(?:maximum )?(?:message )?size",
         r"message is too (?:big|large)|mail size limit|message too big|size limit exceeded",
         r"maximum message size|message size (?:limit|too)|too big for system",
+        r"line limit exceeded|line too long",
     ),
     "suspend": _any(
         r" is currently suspended| temporary locked|archived recipient|destinataire archivee",
@@ -104,6 +105,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"inspect your spf settings|sender policy framework (?:\(spf\) fail|violation)",
         r"spf \(sender policy framework\) domain authentication fail|spf check: fail",
         r"5322\.from address doesn't meet the authentication requirements",
+        r"unauthenticated email from |does not have authentication information or fails to pass",
         rf" is not allowed to send mail\.{GAP}_401|not allowed to send from <{GAP}spf record",
     ),
     "filtered": _any(
@@ -165,6 +167,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"name or service not known|no such domain|unknown domain name",
         r"the account or domain may not exist|unknown host|unrout(?:e)?able address",
         rf"553 {GAP} does not exist",
+        rf"dns lookup failure: host {GAP}not found",
     ),
     "spamdetected": _any(
         r" - spam|help_spam_16\.htm|554 5\.7\.0 reject, id=|appears to be unsolicited",
@@ -234,6 +237,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         rf"is blocked by earthlink|is in an {GAP}rbl on ",
         rf"mail server at {GAP} is blocked|mail from {GAP} refused|rejected based on blacklist",
         r"deferred due to user complaints|listed as abusive|is blocked by rbl",
+        r"but my name was rejected",
         rf"the (?:domain|email|ip){GAP} is blacklisted",
         rf"service refused, please try later\. {GAP}(?:103|510)",
         rf"your access ip{GAP} has been rejected|is listed at {GAP}\.abuseat\.org",
@@ -281,6 +285,7 @@ PHRASES: dict[str, re.Pattern[str]] = {
         r"null mx|indicated no smtp service",
         r"no mx record found for domain=|no route for current request",
         r"smtp protocol returned a permanent error",
+        r"couldn.t find a mail exchanger|no mx found for domain",
     ),
     "expired": _any(
         r"connection timed out|could not find a gateway for|delivery attempts will continue",
@@ -317,6 +322,8 @@ PHRASES: dict[str, re.Pattern[str]] = {
 
 # Phrases that rule a reason out although one of its phrases is there too.
 EXCEPT: dict[str, re.Pattern[str]] = {
+    # A limit on connections is toomanyconn, not a sending rate (speeding).
+    "speeding": _any(r"connection rate limit"),
     "rejected": _any(r"5\.1\.0 address rejected|recipient address rejected|ip address rejected"),
 }
 

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 
 from hrdp.dsn.phrases import says
+from hrdp.dsn.rhost import Failure, hosts_in, provider_reason
 
 DIAGNOSTIC_CAP = 4096  # characters of one recipient's diagnostic read for its reason
 
@@ -119,8 +120,17 @@ def pseudo_status(reason: str, temporary: bool) -> str:
 
 
 def code_in(text: str) -> str:
-    match = _STATUS.search(text)
-    return ".".join(str(int(g)) for g in match.groups()) if match else ""
+    """The RFC 3463 code a diagnostic reports: the first that says something, a
+    catch-all (X.0.0, 4.4.7 "delivery time expired") only when no other is there. A
+    relay's give-up wraps the remote reply ("554 4.4.7 Message expired ... <421 4.4.2
+    Connection timed out>"), and the inner code is the cause (Sisimai's Status.find)."""
+    fallback = ""
+    for match in _STATUS.finditer(text):
+        code = ".".join(str(int(g)) for g in match.groups())
+        if not code.endswith(".0.0") and code != "4.4.7":
+            return code
+        fallback = fallback or code
+    return fallback
 
 
 def reply_in(text: str) -> str:
@@ -163,18 +173,45 @@ def prefer(field: str, in_text: str, reply: str) -> str:
     return field
 
 
+# Answers of a directory lookup: only a recipient lookup says them (Domino's directory,
+# Exchange's resolver, Google's "address couldn't be found", mail.local's user table),
+# so they tell the recipient was refused at RCPT / delivery, not by a filter after DATA.
+_DIRECTORY = re.compile(
+    r"not listed in (?:domino directory|public name & address book)|resolver\.adr\.recip"
+    r"|because the address couldn.t be found|mail\.local: unknown user"
+    r"|wasn.t found at the destination domain",
+    re.IGNORECASE,
+)
+
+
+# The domain exists but names no mail exchanger (RFC 7505 null MX, or none found).
+_NO_MX = re.compile(r"null mx|couldn.t find a mail exchanger|no mx (?:found|record found) for")
+
+
 class Facts:
     """What one recipient's failure says: codes, command, lower-cased diagnostic."""
 
-    def __init__(self, status: str, diagnostic: str, hint: str, command: str) -> None:
+    def __init__(
+        self, status: str, diagnostic: str, hint: str, command: str, hosts: tuple[str, ...] = ()
+    ) -> None:
         text = _SPACE.sub(" ", diagnostic[:DIAGNOSTIC_CAP]).strip()
         self.reply = reply_in(text)
         self.status = prefer(status, code_in(text), self.reply)
         self.name = status_name(self.status)
         self.text = text.lower()
         self.command = smtp_command(text) or command
+        if not self.command and _DIRECTORY.search(text):
+            self.command = "RCPT"
         self.hint = hint
+        self.hosts = hosts
         self._said: dict[str, bool] = {}
+
+    def provider(self) -> str:
+        """The reason the receiving provider's own rules give (``rhost.py``), if any."""
+        hosts = [*self.hosts, *hosts_in(self.text)]
+        if not hosts:
+            return ""
+        return provider_reason(hosts, Failure(self.status, self.reply, self.command, self.text))
 
     def says(self, reason: str) -> bool:
         """``phrases.says`` for this diagnostic, each reason asked once."""
@@ -242,8 +279,10 @@ _PROBED: tuple[tuple[str, Callable[[Facts], bool]], ...] = (
     ("badreputation", _name_or_says("badreputation")),
     ("contenterror", _contenterror),
     ("rejected", _rejected),
-    ("hostunknown", lambda f: not f.says("networkerror") if f.name == "hostunknown"
-        else f.says("hostunknown")),
+    # A domain without a usable MX (RFC 7505 null MX, none found) accepts no mail:
+    # notaccept, as Sisimai files it, though the status says X.4.4 / X.1.2.
+    ("hostunknown", lambda f: not (f.says("networkerror") or _NO_MX.search(f.text))
+        if f.name == "hostunknown" else f.says("hostunknown") and not _NO_MX.search(f.text)),
     ("spamdetected", _spamdetected),
     ("speeding", _name_or_says("speeding")),
     ("toomanyconn", _name_or_says("toomanyconn")),
@@ -280,11 +319,24 @@ def _fallback(f: Facts, delayed: bool) -> str:
     return "blocked" if f.command in ("EHLO", "HELO") else ""
 
 
+def _local_program(f: Facts) -> str:
+    """A failure of a local delivery program (RFC 3464 "X-Unix" diagnostic): what
+    its message says (a full disk, a system error), else the status's own name, else
+    ``mailererror`` (Sisimai's order for non-SMTP diagnostics)."""
+    found = next((reason for reason in _PHRASED if f.says(reason)), "")
+    return found or f.name or "mailererror"
+
+
 def reason_of(f: Facts, delayed: bool = False) -> str:
+    if f.hint == "mailererror":
+        return _local_program(f)
     if f.hint and f.hint not in TENTATIVE:
         return f.hint
     if f.status.startswith("2."):
         return "delivered"
+    found = f.provider()
+    if found:
+        return found
     for reason, probe in _PROBED:
         if f.hint == reason or probe(f):
             return reason
@@ -295,13 +347,20 @@ def reason_of(f: Facts, delayed: bool = False) -> str:
 
 
 def decide(
-    status: str, diagnostic: str, *, delayed: bool = False, hint: str = "", command: str = ""
+    status: str,
+    diagnostic: str,
+    *,
+    delayed: bool = False,
+    hint: str = "",
+    command: str = "",
+    hosts: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """(status, reason) of one recipient: ``status`` from the report ("" if none),
     ``diagnostic`` its text (Diagnostic-Code or the notice lines about it), ``delayed``
     for a delay warning, ``hint`` the reason the detector's format states, ``command``
-    the SMTP command that failed when the detector read it elsewhere than the diagnostic."""
-    facts = Facts(status, diagnostic, hint, command)
+    the SMTP command that failed when the detector read it elsewhere than the diagnostic,
+    ``hosts`` the receiving hosts and the recipient's domain (for ``rhost.py``)."""
+    facts = Facts(status, diagnostic, hint, command, hosts)
     reason = reason_of(facts, delayed)
     code = facts.status
     if not code:

@@ -56,7 +56,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
     and none carries an Action or Status (not a delivery-status text at all)."""
     blocks = parse_fields(text)
     per_message: dict[str, str] = {}
-    rows: list[tuple[DsnKind | None, str, str, str]] = []
+    rows: list[tuple[DsnKind | None, str, str, str, str]] = []
     for block in blocks:
         for name, value in block.items():
             per_message.setdefault(name, value)
@@ -68,7 +68,8 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
         kind = kind_from_action(block.get("action", "")) or kind_from_status(
             status or status_from_diagnostic(diagnostic)
         )
-        rows.append((kind, address, status, diagnostic))
+        remote = _value(block.get("remote-mta", "")).partition(" ")[0]
+        rows.append((kind, address, status, diagnostic, remote.lower()))
     if not rows:
         return None
     kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)
@@ -87,6 +88,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
         # RFC 3464 2.3.6 "X-Unix" diagnostics come from a local program (exit status).
         hint="mailererror" if "x-unix" in text[:FIELDS_SCAN].lower() else "",
         commands=[smtp_command(window) or default for window in windows],
+        hosts=[f"{row[4]} {reporting_mta.partition(' ')[0].lower()}" for row in chosen],
     )
     report.reporting_mta = reporting_mta
     report.original_message_id = per_message.get("x-original-message-id", "")
