@@ -53,8 +53,9 @@ def check_options(func: F) -> F:
                      help="DSN kinds that go to the high-risk pool."),
         click.option("--all-rules", is_flag=True,
                      help="Check DNS and score even when a DSN already decided the pool."),
-        click.option("--scorer", default="headers", show_default=True,
-                     help="Spam scorer (hrdp scorers)."),
+        click.option("--scorer", default="auto", show_default=True,
+                     help="Spam scorer (hrdp scorers). auto: a trusted verdict header, "
+                          "else the built-in rules; bayes when model= is given."),
         click.option("--scorer-opt", multiple=True, metavar="KEY=VALUE",
                      help="Scorer option (repeatable)."),
         click.option("--threshold", type=float,

@@ -127,8 +127,12 @@ def test_bad_scorer_and_bad_options() -> None:
 def test_trust_header_restricts_vendors() -> None:
     path = str(SAMPLES / "spam-rspamd.eml")
     assert jsonl(classify("--format", "jsonl", path))[0]["reasons"] == ["spam"]
-    row = jsonl(classify("--format", "jsonl", "--trust-header", "spamassassin", path))[0]
+    row = jsonl(classify("--format", "jsonl", "--scorer", "headers", "--trust-header",
+                         "spamassassin", path))[0]
     assert (row["reasons"], row["score"]) == ([], None)
+    # auto, the default: no trusted verdict left, so the built-in rules decide
+    row = jsonl(classify("--format", "jsonl", "--trust-header", "spamassassin", path))[0]
+    assert row["score"]["detail"][0] == "auto: rules"  # type: ignore[index]
 
 
 def test_threshold_override() -> None:
