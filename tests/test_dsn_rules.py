@@ -118,3 +118,33 @@ def test_local_program_failure_reads_its_message() -> None:
     assert decide("4.3.0", "Disk quota exceeded", hint="mailererror")[1] == "mailboxfull"
     assert decide("5.3.0", "77", hint="mailererror")[1] == "systemerror"
     assert decide("5.0.0", "255", hint="mailererror")[1] == "mailererror"
+
+
+def test_original_recipient_is_the_address_the_sender_gave() -> None:
+    """RFC 3464 2.3.1: after forwarding, Final-Recipient is an address the sender
+    never used; Original-Recipient (when present) is the one to act on."""
+    from hrdp.dsn.rfc3464 import recipient_of
+
+    block = {
+        "original-recipient": "rfc822;list-member@example.test",
+        "final-recipient": "rfc822; forwarded-to@elsewhere.test",
+    }
+    assert recipient_of(block) == "list-member@example.test"
+    assert recipient_of({"final-recipient": "rfc822; a@b.test"}) == "a@b.test"
+    assert recipient_of({"final-recipient": "rfc822; @relay.test:a@b.test"}) == ""
+    quoted = {"final-recipient": 'rfc822; "a..b."@example.test'}
+    assert recipient_of(quoted) == '"a..b."@example.test'
+
+
+def test_ezweb_and_fml_state_one_cause_for_the_notice() -> None:
+    from hrdp.dsn import examine
+    from hrdp.message import ParsedMessage
+
+    ezweb = (
+        b"From: Postmaster@ezweb.ne.jp\r\nTo: s@example.test\r\n"
+        b"Subject: Mail System Error - Returned Mail\r\nContent-Type: text/plain\r\n\r\n"
+        b"The user(s) account is disabled.\r\n\r\n<someone@ezweb.ne.jp>\r\n"
+    )
+    dsn = examine(ParsedMessage(ezweb)).dsn
+    assert dsn is not None and dsn.recipients == ["someone@ezweb.ne.jp"]
+    assert (dsn.status, dsn.reason) == (["5.0.921"], ["suspend"])

@@ -26,6 +26,7 @@ ADDRESS = re.compile(
 # The same for one field value, where non-ASCII is an EAI address (RFC 6531, RFC 6533
 # "utf-8" address type), not neighbouring prose.
 _UNICODE_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@\w(?:[\w.-]{0,253}\w)?")
+_QUOTED_ADDRESS = re.compile(r'"[^"\\\r\n]{1,64}"@\w(?:[\w.-]{0,253}\w)?')
 # RFC 6533 3.3 embedded-unicode-char in a utf-8-addr-xtext: \x{HHHH}.
 _XTEXT_UNICODE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 
@@ -85,10 +86,13 @@ def clean_address(value: str) -> str:
         text = rest
     if "\\x{" in text:
         text = _XTEXT_UNICODE.sub(lambda m: chr(min(int(m.group(1), 16), 0x10FFFF)), text)
-    match = _UNICODE_ADDRESS.search(text)
+    # A quoted local part (RFC 5321 4.1.2 Quoted-string) is part of the address.
+    match = _QUOTED_ADDRESS.search(text) or _UNICODE_ADDRESS.search(text)
     if not match:
         return ""
     address = match.group(0).strip(".").lower()
+    if address.startswith('"') and '"@' in address:
+        return address
     return address.lstrip("'\"")
 
 

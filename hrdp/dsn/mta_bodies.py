@@ -25,13 +25,20 @@ class BodyFormat:
     ``header`` (name, value pattern) is a header only this software writes; when
     present it replaces the bounce-context check (fml writes its rejections from the
     list's -admin address). ``recipient`` (group 1 = address) reads the failed
-    recipient where the generic recipient lines do not fit.
+    recipient where the generic recipient lines do not fit. ``reasons`` (phrase,
+    reason) are the format's own sentences for a cause, written once for the whole
+    notice rather than next to each recipient; the first found is the reason's hint.
     """
 
     name: str
     markers: re.Pattern[str]
     header: tuple[str, re.Pattern[str]] | None = None
     recipient: re.Pattern[str] | None = None
+    reasons: tuple[tuple[str, str], ...] = ()
+
+    def hint(self, notice: str) -> str:
+        text = notice.lower()
+        return next((reason for phrase, reason in self.reasons if phrase in text), "")
 
 
 def _lines(*phrases: str) -> re.Pattern[str]:
@@ -128,6 +135,29 @@ FORMATS: tuple[BodyFormat, ...] = (
         recipient=re.compile(
             r"(?:mailing list|duplicated message-id in) <([^<>\s]+@[^<>\s]+)>", re.I
         ),
+        reasons=(
+            ("you are not a member of this mailing list", "rejected"),
+            ("duplicated message-id", "systemerror"),
+        ),
+    ),
+    # au by KDDI's EZweb gateway (lsean.ezweb.ne.jp): one English sentence states the
+    # cause for every recipient listed after it (Sisimai's Lhost::EZweb).
+    BodyFormat(
+        "ezweb",
+        _lines(
+            r"the user\(s\) account is (?:disabled|temporarily (?:limited|over quota))",
+            r"each of the following recipients was rejected by a remote mail server",
+            r"your message was not delivered within \d+ days",
+            r"the following recipients did not receive this message",
+        ),
+        reasons=(
+            ("the user(s) account is disabled", "suspend"),
+            ("the user(s) account is temporarily limited", "suspend"),
+            ("the user(s) account is temporarily over quota", "mailboxfull"),
+            ("was rejected by a remote mail server", "filtered"),
+            ("remote host is not responding", "expired"),
+            ("was not delivered within", "expired"),
+        ),
     ),
 )
 
@@ -151,7 +181,8 @@ class MtaBodyDetector:
                 if form.recipient is not None:
                     found = form.recipient.findall(notice_section(ev.notice))
                     recipients = [address.lower() for address in found] or None
-                return Finding(dsn=text_report(ev, form.name, recipients))
+                hint = form.hint(ev.notice) if form.reasons else ""
+                return Finding(dsn=text_report(ev, form.name, recipients, hint))
         return None
 
 

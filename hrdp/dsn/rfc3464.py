@@ -38,13 +38,20 @@ def _value(field: str) -> str:
 
 
 def recipient_of(block: dict[str, str]) -> str:
-    """Final-Recipient (RFC 3464 2.3.2: the address that failed), or Original-Recipient
-    when Final-Recipient holds no usable address: a file path (Exim pipes), a bare
-    "@host", or a source route ("@relay:user@host", Sun Messaging Server)."""
+    """The address the sender gave: Original-Recipient when the report carries it
+    (RFC 3464 2.3.1, the ORCPT of RFC 3461), else Final-Recipient (2.3.2).
+
+    After aliasing or forwarding, Final-Recipient is an address the sender never used
+    (a forward target, a postmaster alias); a list manager that acts on the bounce can
+    only unsubscribe the address it sent to. Final-Recipient is also useless when it is
+    a file path (Exim pipes), a bare "@host", or a source route ("@relay:user@host")."""
+    original = clean_address(block.get("original-recipient", ""))
+    if original:
+        return original
     final = block.get("final-recipient", "")
     if final.partition(";")[2].strip().lstrip("<").startswith("@"):
-        final = ""
-    return clean_address(final) or clean_address(block.get("original-recipient", ""))
+        return ""
+    return clean_address(final)
 
 
 def _fallback_kind(ev: Evidence) -> DsnKind:
