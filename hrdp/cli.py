@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -82,7 +81,7 @@ def _option_names(command: click.Command) -> dict[str, str]:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @check_options
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Worker processes (default 0: one per core).")
+              help="Worker processes (default 0: one per core, or none for a daemon scorer).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where to classify: here, or on a Dask cluster (extra hrdp[dask]).")
 @click.option("--scheduler", metavar="ADDR",
@@ -116,8 +115,7 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
         envelope = "<>"
     job = Job(policy, envelope, opts["all_rules"], max_size=opts["max_message_size"],
               time_budget=opts["message_timeout"])
-    return Settings(job, checker, scorer, jobs=opts["jobs"] or os.cpu_count() or 1,
-                    scorer_spec=spec)
+    return Settings(job, checker, scorer, jobs=opts["jobs"], scorer_spec=spec)
 
 
 class _Reporter:

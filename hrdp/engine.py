@@ -40,12 +40,15 @@ class Engine(Protocol):
 
 
 class InlineEngine:
+    """Stage one in this process. A daemon scorer's answers stay in flight across batches
+    (the pipeline settles them in order), so parsing overlaps the daemon's work."""
+
     def __init__(self, job: Job, scorer: Scorer | None) -> None:
         self.examiner = Examiner(job, scorer)
 
     def map(self, batches: Iterable[list[RawMessage]]) -> Iterator[list[Partial]]:
         for batch in batches:
-            yield self.examiner.batch(batch)
+            yield self.examiner.batch(batch, wait=False)
 
     def close(self) -> None:
         self.examiner.close()

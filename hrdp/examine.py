@@ -57,6 +57,18 @@ class Partial:
     result: Result
     facts: Facts
     domain: Domain | None = None  # None: no DNS check (error row, or a routed DSN)
+    # A score still on its way from a daemon (in-process engine only; never pickled).
+    score: Future[Score | None] | None = None
+
+    def ready(self) -> bool:
+        return self.score is None or self.score.done()
+
+    def settle(self) -> Partial:
+        """Take the score in (waiting for it if needed): the facts become final."""
+        if self.score is not None:
+            Examiner.scored(self, self.score)
+            self.score = None
+        return self
 
 
 def error_partial(raw: RawMessage, error: str) -> Partial:
@@ -78,10 +90,20 @@ class Examiner:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def batch(self, raws: list[RawMessage]) -> list[Partial]:
+    @property
+    def concurrent(self) -> bool:
+        return self.executor is not None
+
+    def batch(self, raws: list[RawMessage], wait: bool = True) -> list[Partial]:
+        """Stage one for a batch. ``wait=False`` leaves daemon scores in flight on the
+        partials (settle() takes them in), so the next batch is parsed meanwhile."""
         with Budget(self.job.time_budget) as budget:
             started = [self._start_safely(raw, budget) for raw in raws]
-        return [self._scored(partial, pending) for partial, pending in started]
+        partials = []
+        for partial, pending in started:
+            partial.score = pending
+            partials.append(partial if not wait else partial.settle())
+        return partials
 
     def _start_safely(
         self, raw: RawMessage, budget: Budget
@@ -138,9 +160,7 @@ class Examiner:
         return future
 
     @staticmethod
-    def _scored(partial: Partial, pending: Future[Score | None] | None) -> Partial:
-        if pending is None:
-            return partial
+    def scored(partial: Partial, pending: Future[Score | None]) -> None:
         result = partial.result
         try:
             result.score = pending.result()
@@ -152,7 +172,6 @@ class Examiner:
             kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
             result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
             partial.facts = replace(partial.facts, scorer_failed=True)
-            return partial
+            return
         spam = result.score.spam if result.score else None
         partial.facts = replace(partial.facts, spam=spam)
-        return partial

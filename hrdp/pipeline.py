@@ -9,6 +9,7 @@ through a bounded window.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -30,7 +31,7 @@ class Settings:
     job: Job  # what stage one needs, incl. the policy
     checker: DomainChecker
     scorer: Scorer | None = None  # used in this process
-    jobs: int = 1  # worker processes for stage one
+    jobs: int = 1  # worker processes for stage one (0: automatic)
     scorer_spec: ScorerSpec | None = None  # rebuilds the scorer in workers (jobs > 1)
     batch_size: int = 64  # messages per batch sent to a worker
     window: int = 4096  # messages whose DNS answer may be pending at once
@@ -41,13 +42,14 @@ def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]
     batches = _batched(raws, settings.batch_size)
     first = list(islice(batches, 2))
     engine = _engine(settings, several=len(first) > 1)
+    window = _window(settings)
     pending: deque[tuple[Partial, Future[DnsVerdict] | None]] = deque()
     try:
         for partials in engine.map(chain(first, batches)):
             for partial in partials:
                 domain = partial.domain
                 pending.append((partial, settings.checker.submit(domain) if domain else None))
-            while pending and (len(pending) > settings.window or _ready(pending[0])):
+            while pending and (len(pending) > window or _ready(pending[0])):
                 yield _finish(*pending.popleft(), settings.job.policy)
         while pending:
             yield _finish(*pending.popleft(), settings.job.policy)
@@ -55,11 +57,26 @@ def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]
         engine.close()
 
 
+def _concurrency(settings: Settings) -> int:
+    return int(getattr(settings.scorer, "concurrency", 1) or 1)
+
+
+def _window(settings: Settings) -> int:
+    """How many messages may wait for DNS or a daemon's score. Daemon scores hold
+    their parsed message: keep a few batches' worth in flight, not thousands."""
+    if _concurrency(settings) > 1:
+        return max(2 * settings.batch_size, 8 * _concurrency(settings))
+    return settings.window
+
+
 def _engine(settings: Settings, several: bool) -> Engine:
     """Worker processes only pay off for more than one batch: a single message from an
-    MTA is classified in this process without forking."""
-    if settings.jobs > 1 and several:
-        return ProcessEngine(settings.job, settings.scorer_spec, settings.jobs)
+    MTA is classified in this process without forking. A daemon scorer is I/O-bound:
+    its requests overlap in this process (worker processes would only take the
+    daemon's CPU) unless --jobs was asked for explicitly."""
+    jobs = settings.jobs or (1 if _concurrency(settings) > 1 else os.cpu_count() or 1)
+    if jobs > 1 and several:
+        return ProcessEngine(settings.job, settings.scorer_spec, jobs)
     return InlineEngine(settings.job, settings.scorer)
 
 
@@ -70,11 +87,11 @@ def _batched(raws: Iterable[RawMessage], size: int) -> Iterator[list[RawMessage]
 
 
 def _ready(item: tuple[Partial, Future[DnsVerdict] | None]) -> bool:
-    return item[1] is None or item[1].done()
+    return (item[1] is None or item[1].done()) and item[0].ready()
 
 
 def _finish(partial: Partial, dns: Future[DnsVerdict] | None, policy: Policy) -> Result:
-    result, facts = partial.result, partial.facts
+    result, facts = partial.result, partial.settle().facts
     if dns is not None:
         result.dns = dns.result()
         facts = replace(facts, dns=result.dns.outcome)
