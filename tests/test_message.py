@@ -112,3 +112,26 @@ def test_real_corpus_messages_parse(corpus: Path) -> None:
         assert msg.has_headers, path
         sources[msg.sender.source] = sources.get(msg.sender.source, 0) + 1
     assert sources.get("none", 0) < 0.01 * len(files), sources
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "  padded  ", "two  spaces", "tab\there", "fold\n\tline", "vt\x0bff\x0c",
+     "sep\x1cx", "=?utf-8?q?a?=", "caf\udcc3\udca9"],
+)
+def test_decode_text_fast_path_agrees_with_full_decoding(value: str) -> None:
+    full = " ".join(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").split())
+    if "=?" in value:
+        full = "a"
+    assert decode_text(value) == full
+
+
+@pytest.mark.parametrize(
+    ("value", "address"),
+    [("a@b.test", "a@b.test"), ("Jane <j@x.test>", "j@x.test"),
+     ('"Doe, Jane" <j@x.test>', "j@x.test"), ("j@x.test (Jane)", "j@x.test"),
+     ("<j@x.test>", "j@x.test"), ("Jane <j@x.test>, Bob <b@y.test>", "j@x.test"),
+     ("undisclosed-recipients:;", "")],
+)
+def test_sender_address_forms(value: str, address: str) -> None:
+    assert parse(f"From: {value}\n\nx").sender.address == address
