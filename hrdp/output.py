@@ -14,8 +14,6 @@ import tempfile
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-from tabulate import tabulate
-
 from hrdp.pipeline import Result
 
 FORMATS = ("table", "tsv", "csv", "json", "jsonl")
@@ -156,6 +154,8 @@ class TabulateWriter:
         self.rows.append(list(flat(row).values()))
 
     def close(self) -> None:
+        from tabulate import tabulate  # only --fmt needs it: keep start-up quick
+
         heads: Any = list(FLAT_COLUMNS) if self.headers else ()
         self.out.write(tabulate(self.rows, headers=heads, tablefmt=self.style) + "\n")
         self.out.flush()
