@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from hrdp.errors import ScorerError
 from hrdp.scoring.base import Score
 from hrdp.scoring.headers import RSPAMD_ACTIONS, RSPAMD_SPAM_ACTIONS
-from hrdp.scoring.spamd import check_options, check_threshold, option_float, option_int
+from hrdp.scoring.options import check_options, check_threshold, option_float, option_int
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
