@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.evidence import Evidence, evidence, raw_payload
+from hrdp.dsn.decoding import raw_payload
+from hrdp.dsn.evidence import evidence
 from hrdp.dsn.fields import clean_address, make_report, status_code
 from hrdp.dsn.report import Finding
 from hrdp.message import ParsedMessage
@@ -25,14 +26,14 @@ _MESSAGE_ID = re.compile(r'"mail"\s*:\s*\{.*?"messageId"\s*:\s*"([^"]+)"', re.DO
 _SOURCE = re.compile(r'"mail"\s*:\s*\{.*?"source"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
-def looks_like_sns(ev: Evidence) -> bool:
+def looks_like_sns(message: ParsedMessage) -> bool:
     """Cheap: SNS's sender or subject, or a body that opens with "{"."""
-    sender = ev.message.header("From").lower()
+    sender = message.header("From").lower()
     if ".amazonaws.com" in sender or ".amazonses.com" in sender:
         return True
-    if ev.subject.startswith("AWS Notification"):
+    if message.header("Subject").startswith("AWS Notification"):
         return True
-    payload = raw_payload(ev.message.msg)
+    payload = raw_payload(message.msg)
     return payload is not None and payload[:200].lstrip().startswith("{")
 
 
@@ -49,7 +50,7 @@ class AmazonSesDetector:
 
     def detect(self, message: ParsedMessage) -> Finding | None:
         ev = evidence(message)
-        if not ev.content_type.startswith("text/") or not looks_like_sns(ev):
+        if not ev.content_type.startswith("text/") or not looks_like_sns(message):
             return None
         text = _unwrap(ev.notice)
         match = _TYPE.search(text)

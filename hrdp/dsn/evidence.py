@@ -9,9 +9,6 @@ attachments that must never be decoded whole.
 
 from __future__ import annotations
 
-import binascii
-import html
-import quopri
 import re
 import threading
 import weakref
@@ -21,10 +18,9 @@ from email.policy import compat32
 from email.utils import parseaddr
 from functools import cached_property
 
-from hrdp.message import ParsedMessage, decode_text
+from hrdp.dsn.decoding import TEXT_CAP, part_text, strip_html
+from hrdp.message import ParsedMessage, decode_text, looks_like_header_block
 
-TEXT_CAP = 64 * 1024  # characters of notice text scanned per message
-FIELDS_CAP = 1024 * 1024  # characters of delivery-status fields read per report
 MAX_PARTS = 200  # MIME parts visited per message (flanker's "enclosed-endless" nests forever)
 MAX_DEPTH = 8
 
@@ -42,110 +38,40 @@ _DAEMON_NAME = re.compile(
     re.IGNORECASE,
 )
 # Substrings one of the two patterns above needs; checked before any parsing.
-_DAEMON_TOKENS = ("daemon", "master", "deliver", "system", "administrator", "ndr", "<>")
-_TAG = re.compile(r"<[^<>]{0,2000}>")  # bounded: unclosed "<" runs stay linear
-_SPACE_RUNS = re.compile(r"[ \t]+")
+DAEMON_TOKENS = ("daemon", "master", "deliver", "system", "administrator", "ndr", "<>")
+
+# Where the returned message starts: the separators MTAs write before the copy
+# (qmail "--- Below this line is a copy of the message.", Exim "------ This is a copy
+# of the message, including all the headers. ------", sendmail "----- Unsent message
+# follows -----", Google "----- Original message -----", DragonFly "Message headers
+# follow.", OpenSMTPD "Below is a copy of the original message:"), or a header block.
+# Quantifiers are possessive or bounded: a 64 KiB line of dashes must stay linear.
+BOUNDARY = re.compile(
+    r"^[ \t]*\|?(?:-{2,}+|={2,}+|\*{2,}+)[^\n]{0,80}?(?:original message|copy of the message|"
+    r"unsent message|message follows|returned message|message header|original mail|"
+    r"headers of the|original headers|rfc822|message text|returned mail)"
+    r"|^[ \t]*(?:message headers follow|below is a copy of|included is a copy of|"
+    r"original message headers?:|original message follows)"
+    r"|^(?:Received|Return-Path|Message-I[Dd]|DKIM-Signature|Delivered-To|ARC-Seal|"
+    r"X-Received|Authentication-Results): \S",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
-def normalise_newlines(text: str) -> str:
-    """``\\n`` line ends whatever the file used (CRLF, CR only, or DragonFly's CRCRLF)."""
-    return text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _charset_decode(data: bytes, charset: str | None) -> str:
-    name = (charset or "utf-8").lower()
-    if name in ("us-ascii", "ascii", "unknown-8bit", "x-unknown"):
-        name = "utf-8"  # 8-bit bytes under a 7-bit label are UTF-8 more often than not
-    try:
-        return data.decode(name, "replace")
-    except LookupError:
-        return data.decode("utf-8", "replace")
-
-
-def decode_body(payload: str, encoding: str, charset: str | None, cap: int = TEXT_CAP) -> str:
-    """At most about ``cap`` characters of a transfer-encoded body, decoded.
-
-    compat32 keeps 8-bit bytes as surrogate escapes, so encoding back with
-    ``surrogateescape`` recovers the original bytes.
-    """
-    encoding = encoding.strip().lower()
-    if encoding == "base64":
-        chunk = "".join(payload[: cap * 2].split())
-        chunk = chunk[: len(chunk) - len(chunk) % 4]
-        try:
-            data = binascii.a2b_base64(chunk.encode("ascii", "ignore"))
-        except binascii.Error:
-            data = b""
-    elif encoding == "quoted-printable":
-        data = quopri.decodestring(payload[: cap * 3].encode("utf-8", "surrogateescape"))
-    else:
-        data = payload[:cap].encode("utf-8", "surrogateescape")
-    return normalise_newlines(_charset_decode(data[:cap], charset))
-
-
-def raw_payload(part: Message) -> str | None:
-    """A leaf part's body as parsed, 8-bit bytes still surrogate escapes (None for
-    containers). ``get_payload()`` would already have decoded them with the declared
-    charset (ASCII when none) and replaced what did not fit; decode_body decodes once."""
-    payload = vars(part).get("_payload")
-    return payload if isinstance(payload, str) else None
-
-
-def part_text(part: Message, cap: int = TEXT_CAP) -> str:
-    """The decoded text of a leaf part ("" for containers); never raises."""
-    payload = raw_payload(part)
-    if payload is None:
-        return ""
-    encoding = str(part.get("Content-Transfer-Encoding", ""))
-    return decode_body(payload, encoding, part.get_content_charset(), cap)
-
-
-def field_text(part: Message) -> str:
-    """The field text of a delivery-status (or disposition-notification) part,
-    however compat32 stored it.
-
-    compat32 parses message/delivery-status into one Message per block and
-    message/global-delivery-status into one Message (first block as headers); a line
-    it cannot read as a header ("Status : 5.1.1") ends the headers and lands in the body.
-    """
-    payload = part.get_payload()
-    if isinstance(payload, str):
-        return part_text(part, FIELDS_CAP)
-    chunks: list[str] = []
-    for block in payload:
-        if not isinstance(block, Message):
-            continue
-        chunk = "\n".join(f"{name}: {value}" for name, value in block.raw_items())
-        body = raw_payload(block)
-        if body is not None and body.strip():
-            # After a clean header block the parser ate the blank line; after a
-            # defect the body starts at the line it could not read.
-            chunk += ("\n" if block.defects else "\n\n") + body
-        chunks.append(chunk)
-    text = "\n\n".join(chunks)
-    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    if encoding not in ("base64", "quoted-printable"):
-        encoding = "8bit"
-    # Reports for big lists name thousands of recipients: a larger cap than prose.
-    return decode_body(text, encoding, part.get_content_charset() or "utf-8", FIELDS_CAP)
-
-
-def strip_html(text: str) -> str:
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
-    return _SPACE_RUNS.sub(" ", html.unescape(_TAG.sub(" ", text)))
-
-
-def walk(msg: Message) -> list[Message]:
-    """The parts of the report itself, depth first; returned messages are not entered."""
-    found: list[Message] = []
+def walk(msg: Message) -> list[tuple[Message, str]]:
+    """The parts of the report itself with their content types, depth first; returned
+    messages are not entered. Each type is computed once (compat32 re-parses the
+    Content-Type header on every get_content_type call)."""
+    found: list[tuple[Message, str]] = []
     stack: list[tuple[Message, int]] = [(msg, 0)]
     while stack and len(found) < MAX_PARTS:
         part, depth = stack.pop()
-        found.append(part)
+        ctype = part.get_content_type()
+        found.append((part, ctype))
         payload = part.get_payload()
         if not isinstance(payload, list) or depth >= MAX_DEPTH:
             continue
-        if part.get_content_maintype() == "multipart":
+        if ctype.startswith("multipart/"):
             children = [child for child in payload if isinstance(child, Message)]
             stack.extend((child, depth + 1) for child in reversed(children))
     return found
@@ -163,13 +89,36 @@ def attached_headers(part: Message) -> Message | None:
     return HeaderParser(policy=compat32).parsestr(text.lstrip("\n"), headersonly=True)
 
 
-def _is_plain(part: Message) -> bool:
+def copied_headers(notice: str, start: int) -> Message | None:
+    """The header block of the copy a plain-text notice carries from ``start`` (its
+    separator line, or the first header line)."""
+    rest = notice[start : start + 16384]
+    line = rest.split("\n", 1)[0]
+    if not looks_like_header_block(line.encode("utf-8", "replace")):
+        rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
+    if not looks_like_header_block(rest.encode("utf-8", "replace")):
+        return None
+    return HeaderParser(policy=compat32).parsestr(rest, headersonly=True)
+
+
+def lower_same_length(text: str) -> str:
+    """``text.lower()``, position for position: match offsets in it hold in ``text``
+    (a few characters, such as U+0130, lower-case to two and are kept as they are)."""
+    lower = text.lower()
+    if len(lower) == len(text):
+        return lower
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _is_plain(part: Message, ctype: str) -> bool:
     """text/plain, or a multipart whose boundary was lost (broken MIME: its body is
     text we can still read)."""
-    ctype = part.get_content_type()
     if ctype == "text/plain":
         return True
     return ctype.startswith("multipart/") and isinstance(part.get_payload(), str)
+
+
+_RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
 
 
 class Evidence:
@@ -232,7 +181,7 @@ class Evidence:
         """From (or the envelope sender) is MAILER-DAEMON, postmaster or their kin."""
         raw_from = self.message.header("From").lower()
         raw_envelope = self._envelope_text
-        if not any(token in raw_from or token in raw_envelope for token in _DAEMON_TOKENS):
+        if not any(token in raw_from or token in raw_envelope for token in DAEMON_TOKENS):
             return False  # cheap: most mail is from people, no address parsing needed
         envelope = self.message.sender.address.lower()
         name, address = self.from_pair
@@ -245,39 +194,69 @@ class Evidence:
         return bool(name and _DAEMON_NAME.match(name.strip("\"' ")))
 
     @cached_property
-    def parts(self) -> list[Message]:
+    def typed_parts(self) -> list[tuple[Message, str]]:
+        """(part, content type) of every part ``walk`` visits."""
         return walk(self.message.msg)
 
     @cached_property
+    def parts(self) -> list[Message]:
+        return [part for part, _ctype in self.typed_parts]
+
+    @cached_property
     def part_types(self) -> frozenset[str]:
-        return frozenset(part.get_content_type() for part in self.parts)
+        return frozenset(ctype for _part, ctype in self.typed_parts)
 
     @cached_property
     def notice(self) -> str:
         """The human-readable text of the report (plain text, else HTML without tags),
         capped at TEXT_CAP characters; returned messages inside message/rfc822 are left out.
         A one-part message's whole body counts, returned copy included."""
-        plain = [p for p in self.parts if _is_plain(p)]
-        chosen = plain or [p for p in self.parts if p.get_content_type() == "text/html"]
+        plain = [part for part, ctype in self.typed_parts if _is_plain(part, ctype)]
+        html_only = not plain
+        chosen = plain or [part for part, ctype in self.typed_parts if ctype == "text/html"]
         chunks: list[str] = []
         left = TEXT_CAP
         for part in chosen:
             if left <= 0:
                 break
             text = part_text(part, left)
-            if part.get_content_type() == "text/html":
-                text = strip_html(text)
-            chunks.append(text)
+            chunks.append(strip_html(text) if html_only else text)
             left -= len(text)
         return "\n".join(chunks)
 
-    def returned_headers(self) -> Message | None:
-        """Headers of the returned original message, when the report carries them."""
-        for part in self.parts:
-            ctype = part.get_content_type()
-            if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-                return attached_headers(part)
-        return None
+    @cached_property
+    def notice_lower(self) -> str:
+        return lower_same_length(self.notice)
+
+    @cached_property
+    def _boundary(self) -> int:
+        """Where the copy of the returned message starts in the notice (-1: none)."""
+        match = BOUNDARY.search(self.notice)
+        return match.start() if match else -1
+
+    @cached_property
+    def section(self) -> str:
+        """The notice before the copy of the returned message."""
+        return self.notice[: self._boundary] if self._boundary >= 0 else self.notice
+
+    @cached_property
+    def section_lower(self) -> str:
+        return self.notice_lower[: len(self.section)]
+
+    @cached_property
+    def returned(self) -> Message | None:
+        """The header block of the returned message: a message/rfc822 or
+        text/rfc822-headers part (RFC 6522 section 3), else the copy a plain-text notice
+        carries after its separator line."""
+        for part, ctype in self.typed_parts:
+            if ctype in _RETURNED_TYPES:
+                found = attached_headers(part)
+                if found is not None:
+                    return found
+                break
+        if self._boundary < 0:
+            return None
+        return copied_headers(self.notice, self._boundary)
 
 
 def header_value(headers: Message, name: str) -> str:

@@ -17,7 +17,6 @@ from hrdp.dsn.textscan import (
     BOUNCE_SUBJECT_SUFFIX,
     DELAY_TEXT,
     QMAIL_LINE,
-    notice_section,
     text_report,
 )
 from hrdp.message import ParsedMessage
@@ -43,7 +42,7 @@ class BounceHeuristicDetector:
             return None
         if sender and subject:
             return Finding(dsn=text_report(ev, self.name))
-        section = notice_section(ev.notice)
+        section = ev.section
         if BOUNCE_PHRASE.search(section) or DELAY_TEXT.search(section):
             return Finding(dsn=text_report(ev, self.name))
         # qmail's "<addr>:" recipient line from a mailer daemon, whatever the language.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hrdp.dsn.evidence import evidence
 from hrdp.dsn.report import Finding
-from hrdp.dsn.textscan import bounce_context, notice_section, text_report
+from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
 
 
@@ -179,7 +179,7 @@ class MtaBodyDetector:
             if form.markers.search(ev.notice):
                 recipients = None
                 if form.recipient is not None:
-                    found = form.recipient.findall(notice_section(ev.notice))
+                    found = form.recipient.findall(ev.section)
                     recipients = [address.lower() for address in found] or None
                 hint = form.hint(ev.notice) if form.reasons else ""
                 return Finding(dsn=text_report(ev, form.name, recipients, hint))

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.evidence import evidence, field_text
+from hrdp.dsn.decoding import field_text
+from hrdp.dsn.evidence import evidence
 from hrdp.dsn.fields import clean_address, make_report, parse_fields
 from hrdp.dsn.report import Finding
 from hrdp.message import ParsedMessage
@@ -54,8 +55,8 @@ class ReadReceiptDetector:
                 return None
             if "message/disposition-notification" not in ev.part_types:
                 return None
-        for part in ev.parts:
-            if part.get_content_type() != "message/disposition-notification":
+        for part, ctype in ev.typed_parts:
+            if ctype != "message/disposition-notification":
                 continue
             for block in parse_fields(field_text(part)):
                 disposition = block.get("disposition", "").lower()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.evidence import Evidence, evidence, field_text
+from hrdp.dsn.decoding import field_text
+from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.fields import (
     clean_address,
     kind_from_action,
@@ -22,7 +23,6 @@ from hrdp.dsn.textscan import (
     DELAY_SUBJECT,
     add_original,
     bounce_context,
-    notice_section,
     text_report,
     windows_near,
 )
@@ -83,7 +83,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
     chosen = [row for row in rows if (row[0] or kind) == kind]
     recipients = [row[1] for row in chosen]
     reporting_mta = _value(per_message.get("reporting-mta", ""))
-    windows = windows_near(notice_section(ev.notice), recipients)
+    windows = windows_near(ev.section, recipients)
     default = "RCPT" if _RCPT_CHECKERS.search(reporting_mta + " " + chosen[0][3]) else ""
     report = make_report(
         kind,
@@ -129,8 +129,8 @@ class DeliveryStatusDetector:
                 return Finding(dsn=found)
             return None
         report: DsnReport | None = None
-        for part in ev.parts:
-            if part.get_content_type() in STATUS_TYPES:
+        for part, ctype in ev.typed_parts:
+            if ctype in STATUS_TYPES:
                 report = report_from_fields(field_text(part), ev, self.name)
                 if report is not None:
                     break

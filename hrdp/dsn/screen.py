@@ -3,80 +3,124 @@
 examine() runs on every message of multi-GB archives, and almost all of them are
 ordinary mail. Every detector in ``DETECTORS`` needs at least one of the facts below
 before it can answer, so a message with none of them is ordinary and no detector is
-asked: no MIME walk, no body decoding. Only header values already parsed are read, plus
-(for multipart mail only) one substring search of the raw bytes for a report part.
+asked: no MIME walk, no body decoding. The screen reads header values already parsed
+(``ParsedMessage.header`` is a cached dict lookup), one short subject pattern, and for
+multipart mail the Content-Type header of each part the detectors would visit (the
+same walk as ``evidence.walk``: into multiparts, never into returned messages). No
+body is searched and nothing is decoded.
 
 Keep this in step with the detectors: a new detector that answers on some other fact
-adds that fact here (tests/test_dsn.py checks each detector's own cue gets through).
+adds that fact here (tests/test_dsn_reasons.py checks each detector's own cue gets through).
 """
 
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 from hrdp.dsn.amazonses import looks_like_sns
 from hrdp.dsn.autoreply import SUBJECT as AUTOREPLY_SUBJECT
-from hrdp.dsn.evidence import evidence
+from hrdp.dsn.evidence import DAEMON_TOKENS, MAX_DEPTH, MAX_PARTS, evidence
 from hrdp.dsn.textscan import BOUNCE_SUBJECT, BOUNCE_SUBJECT_SUFFIX
 from hrdp.message import ParsedMessage
 
 # Headers that only machine-written notices carry: Exim / Google Groups / mail.ru
 # recipient lists, Exchange NDR marks, fml, Apple's unsubscribe request, RFC 3834 and
 # older auto-reply marks, Amazon SNS.
-_CUE_HEADERS = (
+_CUE_HEADERS = frozenset({
     "x-failed-recipients",
     "x-mailer-daemon-recipients",
     "x-ms-exchange-message-is-ndr",
     "x-dsncontext",
     "x-mlserver",
     "x-apple-unsubscribe",
-    "auto-submitted",
     "x-autoreply",
     "x-autorespond",
     "x-apple-action",
     "x-amz-sns-message-type",
+})  # fmt: skip
+# Report parts (RFC 3464, RFC 6533, RFC 5965, RFC 8098) in a multipart body.
+_REPORT_TYPES = ("delivery-status", "feedback-report", "disposition-notification")
+# Bounce and auto-reply subjects, as the detectors read them, searched in the
+# lower-cased subject (their sources are written in lower case; a pattern that
+# ignores case runs several times slower in Python's engine).
+_SUBJECTS = tuple(
+    re.compile(pattern.pattern)
+    for pattern in (BOUNCE_SUBJECT, BOUNCE_SUBJECT_SUFFIX, AUTOREPLY_SUBJECT)
 )
-# Report parts (RFC 3464, RFC 6533, RFC 5965, RFC 8098) anywhere in a multipart body.
-_REPORT_PART = re.compile(
-    rb"(?i)message/(?:global-)?(?:delivery-status|feedback-report|disposition-notification)"
-)
-# Literal pieces of those type names in their usual spellings: a plain substring test
-# runs at memchr speed, so the case-insensitive pattern only runs on mail that has one.
-_REPORT_HINTS = (
-    b"-status", b"-Status", b"-STATUS", b"k-report", b"k-Report", b"K-REPORT",
-    b"-notification", b"-Notification", b"-NOTIFICATION",
-)  # fmt: skip
-_JMRP_SUBJECT = re.compile(r"^complaint about message from ", re.IGNORECASE)
 
 
-def _cue_header(message: ParsedMessage) -> bool:
-    for name in _CUE_HEADERS:
-        values = message.headers(name)  # present counts, even empty (Exchange's Is-Ndr)
-        if values and not (name == "auto-submitted" and values[0].lower().startswith("no")):
+def _first(table: dict[str, list[str]], name: str) -> str:
+    """The first raw value of a header (folded, encoded words kept; "" when absent)."""
+    values = table.get(name)
+    return values[0] if values else ""
+
+
+def _content_type(value: str) -> str:
+    """compat32's get_content_type() of a raw value: text/plain when absent or invalid."""
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _cue_header(table: dict[str, list[str]]) -> bool:
+    if not _CUE_HEADERS.isdisjoint(table):  # present counts, even empty (Exchange's Is-Ndr)
+        return True
+    auto = _first(table, "auto-submitted").strip().lower()
+    if auto and not auto.startswith("no"):
+        return True
+    return _first(table, "precedence").strip().lower() == "auto_reply" or (
+        "vacation" in _first(table, "x-mailer").lower()
+    )
+
+
+def _machine_sender(message: ParsedMessage, table: dict[str, list[str]]) -> bool:
+    """MAILER-DAEMON / postmaster sender or null reverse path (RFC 5321 4.5.5); the
+    address parsing of ``evidence`` runs only when a telltale substring is there."""
+    raw = _first(table, "from")
+    if "=?" in raw:  # an encoded display name ("Mail Delivery System" in base64)
+        raw = message.header("From")
+    envelope = (_first(table, "return-path"), message.mbox_from or "", message.envelope_from)
+    raw = " ".join((raw, *(value or "" for value in envelope))).lower()
+    if not any(token in raw for token in DAEMON_TOKENS):
+        return False
+    ev = evidence(message)
+    return ev.daemon_sender or ev.null_sender
+
+
+def _has_report_part(msg: Message) -> bool:
+    """A report part among the parts ``evidence.walk`` visits, by raw Content-Type."""
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    seen = 0
+    while stack and seen < MAX_PARTS:
+        part, depth = stack.pop()
+        seen += 1
+        ctype = str(part.get("Content-Type", "")).lower() if depth else "multipart/"
+        if any(name in ctype for name in _REPORT_TYPES):
             return True
-    precedence = message.header("Precedence").lower()
-    return precedence == "auto_reply" or "vacation" in message.header("X-Mailer").lower()
+        if depth < MAX_DEPTH and part.is_multipart() and ctype.lstrip().startswith("multipart/"):
+            payload = part.get_payload()
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return False
+
+
+def _notice_subject(subject: str) -> bool:
+    lower = subject.lower()
+    if lower.startswith("complaint about message from "):  # Microsoft JMRP
+        return True
+    return any(pattern.search(lower) for pattern in _SUBJECTS)
 
 
 def could_be_notice(message: ParsedMessage) -> bool:
     """False only when no detector can recognise the message (an ordinary one)."""
-    ev = evidence(message)
-    main_type = ev.content_type.partition("/")[0]
-    if ev.content_type == "multipart/report":
+    # The header table ParsedMessage built for header(): names lower-cased, raw values.
+    table = message._raw_headers
+    ctype = _content_type(_first(table, "content-type"))
+    if ctype == "multipart/report":
         return True
-    if ev.daemon_sender or ev.null_sender or _cue_header(message):
+    if _cue_header(table) or _machine_sender(message, table):
         return True
-    subject = ev.subject
-    if subject and (
-        BOUNCE_SUBJECT.search(subject)
-        or BOUNCE_SUBJECT_SUFFIX.search(subject)
-        or AUTOREPLY_SUBJECT.search(subject)
-        or _JMRP_SUBJECT.match(subject)
-    ):
+    if "subject" in table and _notice_subject(message.header("Subject")):
         return True
-    if main_type == "text":
-        return looks_like_sns(ev)
-    if main_type == "multipart":
-        raw = message.raw
-        return any(hint in raw for hint in _REPORT_HINTS) and bool(_REPORT_PART.search(raw))
-    return False
+    if ctype.startswith("text/"):
+        return looks_like_sns(message)
+    return ctype.startswith("multipart/") and _has_report_part(message.msg)

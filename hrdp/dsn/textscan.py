@@ -8,32 +8,12 @@ common shapes of sendmail, Postfix, qmail, Exim, Exchange, Domino and their clon
 from __future__ import annotations
 
 import re
-from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 from email.utils import parseaddr
 
-from hrdp.dsn.evidence import Evidence, header_value
+from hrdp.dsn.evidence import BOUNDARY, Evidence, header_value
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.report import DsnKind, DsnReport
-from hrdp.message import looks_like_header_block
 
-# Where the returned message starts: the separators MTAs write before the copy
-# (qmail "--- Below this line is a copy of the message.", Exim "------ This is a copy
-# of the message, including all the headers. ------", sendmail "----- Unsent message
-# follows -----", Google "----- Original message -----", DragonFly "Message headers
-# follow.", OpenSMTPD "Below is a copy of the original message:"), or a header block.
-# Quantifiers are possessive or bounded: a 64 KiB line of dashes must stay linear.
-_BOUNDARY = re.compile(
-    r"^[ \t]*\|?(?:-{2,}+|={2,}+|\*{2,}+)[^\n]{0,80}?(?:original message|copy of the message|"
-    r"unsent message|message follows|returned message|message header|original mail|"
-    r"headers of the|original headers|rfc822|message text|returned mail)"
-    r"|^[ \t]*(?:message headers follow|below is a copy of|included is a copy of|"
-    r"original message headers?:|original message follows)"
-    r"|^(?:Received|Return-Path|Message-I[Dd]|DKIM-Signature|Delivered-To|ARC-Seal|"
-    r"X-Received|Authentication-Results): \S",
-    re.IGNORECASE | re.MULTILINE,
-)
 _ADDR = ADDRESS.pattern
 # A line that names one recipient: "<addr>:" (qmail, Postfix), "  addr" (Exim,
 # Domino), "<addr>... User unknown" (sendmail), "addr on <date>" (Exchange 2003),
@@ -148,8 +128,9 @@ _NOT_RECOGNIZED = re.compile(r"the recipient name is not recognized", re.IGNOREC
 
 
 def notice_section(text: str) -> str:
-    """The notice before the copy of the returned message."""
-    match = _BOUNDARY.search(text)
+    """The notice before the copy of the returned message (``Evidence.section`` is the
+    cached one of the message's own notice)."""
+    match = BOUNDARY.search(text)
     return text[: match.start()] if match else text
 
 
@@ -226,7 +207,7 @@ def text_report(
 ) -> DsnReport:
     """A report from a plain-text notice: delay or failure, recipients (given, else read
     from recipient-shaped lines) and the status found after each one."""
-    section = notice_section(ev.notice)
+    section = ev.section
     if recipients is None:
         recipients = recipients_in(section, _exclude(ev)) or _returned_to(ev)
     kind: DsnKind = "delayed" if is_delay(ev.subject, section) else "failed"
@@ -237,29 +218,10 @@ def text_report(
     return add_original(report, ev)
 
 
-def returned_headers(ev: Evidence) -> Message | None:
-    """The header block of the returned message: a message/rfc822 or
-    text/rfc822-headers part (RFC 6522 section 3), else the copy a plain-text notice
-    carries after its separator line."""
-    headers = ev.returned_headers()
-    if headers is not None:
-        return headers
-    match = _BOUNDARY.search(ev.notice)
-    if match is None:
-        return None
-    rest = ev.notice[match.start() : match.start() + 16384]
-    line = rest.split("\n", 1)[0]
-    if not looks_like_header_block(line.encode("utf-8", "replace")):
-        rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
-    if not looks_like_header_block(rest.encode("utf-8", "replace")):
-        return None
-    return HeaderParser(policy=compat32).parsestr(rest, headersonly=True)
-
-
 def _returned_to(ev: Evidence) -> list[str]:
     """The To: of the returned message, for notices that never name the failed address
     (Verizon, KDDI, some V5 sendmail and X1-X6 texts): what Sisimai falls back on too."""
-    headers = returned_headers(ev)
+    headers = ev.returned
     if headers is None:
         return []
     found = ADDRESS.findall(header_value(headers, "to"))
@@ -268,7 +230,7 @@ def _returned_to(ev: Evidence) -> list[str]:
 
 def add_original(report: DsnReport, ev: Evidence) -> DsnReport:
     """Message-ID and sender of the returned message, when the bounce carries it."""
-    headers = returned_headers(ev)
+    headers = ev.returned
     if headers is None:
         return report
     message_id = header_value(headers, "message-id")
