@@ -102,3 +102,16 @@ def field_text(part: Message) -> str:
 def strip_html(text: str) -> str:
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
     return _SPACE_RUNS.sub(" ", html.unescape(_TAG.sub(" ", text)))
+
+
+def lowered(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` for lower-cased text: its literals lower-cased (escapes such as
+    ``\\S`` kept) and IGNORECASE dropped. Python's engine cannot skip ahead on a literal
+    when case is ignored, so searching a lower-cased copy runs several times faster;
+    ``evidence.lower_same_length`` keeps match offsets valid in the original."""
+    out: list[str] = []
+    escaped = False
+    for char in pattern.pattern:
+        out.append(char if escaped else char.lower())
+        escaped = not escaped and char == "\\"
+    return re.compile("".join(out), pattern.flags & ~re.IGNORECASE)

@@ -18,7 +18,7 @@ from email.policy import compat32
 from email.utils import parseaddr
 from functools import cached_property
 
-from hrdp.dsn.decoding import TEXT_CAP, part_text, strip_html
+from hrdp.dsn.decoding import TEXT_CAP, lowered, part_text, strip_html
 from hrdp.message import ParsedMessage, decode_text, looks_like_header_block
 
 MAX_PARTS = 200  # MIME parts visited per message (flanker's "enclosed-endless" nests forever)
@@ -56,6 +56,9 @@ BOUNDARY = re.compile(
     r"X-Received|Authentication-Results): \S",
     re.IGNORECASE | re.MULTILINE,
 )
+_BOUNDARY_LOWER = lowered(BOUNDARY)
+# RFC 6522 report-type parameter, quoted or not (read without get_param's full parse).
+_REPORT_TYPE = re.compile(r"(?i);\s*report-type\s*=\s*\"?\s*([\w.-]+)")
 
 
 def walk(msg: Message) -> list[tuple[Message, str]]:
@@ -147,8 +150,8 @@ class Evidence:
         """RFC 6522 report-type of a top-level multipart/report ("" otherwise)."""
         if self.content_type != "multipart/report":
             return ""
-        value = self.message.msg.get_param("report-type", header="content-type")
-        return value.strip().lower() if isinstance(value, str) else ""
+        match = _REPORT_TYPE.search(self.message.header("Content-Type"))
+        return match.group(1).lower() if match else ""
 
     @cached_property
     def subject(self) -> str:
@@ -231,7 +234,7 @@ class Evidence:
     @cached_property
     def _boundary(self) -> int:
         """Where the copy of the returned message starts in the notice (-1: none)."""
-        match = BOUNDARY.search(self.notice)
+        match = _BOUNDARY_LOWER.search(self.notice_lower)
         return match.start() if match else -1
 
     @cached_property

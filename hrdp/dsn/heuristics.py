@@ -12,11 +12,10 @@ import re
 from hrdp.dsn.evidence import evidence
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import (
-    BOUNCE_PHRASE,
     BOUNCE_SUBJECT,
     BOUNCE_SUBJECT_SUFFIX,
-    DELAY_TEXT,
     QMAIL_LINE,
+    says_bounce,
     text_report,
 )
 from hrdp.message import ParsedMessage
@@ -42,10 +41,9 @@ class BounceHeuristicDetector:
             return None
         if sender and subject:
             return Finding(dsn=text_report(ev, self.name))
-        section = ev.section
-        if BOUNCE_PHRASE.search(section) or DELAY_TEXT.search(section):
+        if says_bounce(ev.section_lower):
             return Finding(dsn=text_report(ev, self.name))
         # qmail's "<addr>:" recipient line from a mailer daemon, whatever the language.
-        if sender and QMAIL_LINE.search(section):
+        if sender and QMAIL_LINE.search(ev.section):
             return Finding(dsn=text_report(ev, self.name))
         return None

@@ -36,14 +36,14 @@ class BodyFormat:
     recipient: re.Pattern[str] | None = None
     reasons: tuple[tuple[str, str], ...] = ()
 
-    def hint(self, notice: str) -> str:
-        text = notice.lower()
-        return next((reason for phrase, reason in self.reasons if phrase in text), "")
+    def hint(self, notice_lower: str) -> str:
+        return next((reason for phrase, reason in self.reasons if phrase in notice_lower), "")
 
 
 def _lines(*phrases: str) -> re.Pattern[str]:
-    """Phrases that must open a line (after indentation)."""
-    return re.compile(r"^[ \t]*(?:" + "|".join(phrases) + ")", re.IGNORECASE | re.MULTILINE)
+    """Phrases that must open a line (after indentation), written in lower case: they
+    are searched in the lower-cased notice (``Evidence.notice_lower``)."""
+    return re.compile(r"^[ \t]*(?:" + "|".join(phrases) + ")", re.MULTILINE)
 
 
 FORMATS: tuple[BodyFormat, ...] = (
@@ -176,12 +176,12 @@ class MtaBodyDetector:
         for form in FORMATS:
             if not (context or _has_header(message, form)):
                 continue
-            if form.markers.search(ev.notice):
+            if form.markers.search(ev.notice_lower):
                 recipients = None
                 if form.recipient is not None:
                     found = form.recipient.findall(ev.section)
                     recipients = [address.lower() for address in found] or None
-                hint = form.hint(ev.notice) if form.reasons else ""
+                hint = form.hint(ev.notice_lower) if form.reasons else ""
                 return Finding(dsn=text_report(ev, form.name, recipients, hint))
         return None
 

@@ -89,21 +89,25 @@ _BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "R
 _PROTOCOL = (".5.1", ".5.2", ".5.4", ".5.5")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _REPLY = re.compile(r"(?:^|[\s;:(\[])([245]\d\d)(?=[\s\-]|$)")
-# The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it.
+# The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it
+# (lower case, searched in the lower-cased text). Every alternative opens with a
+# literal, so the engine skips the positions that cannot start one.
 _COMMAND = re.compile(
-    r"in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
-    r"|after (?:pipelined )?(rcpt(?: to)?|mail(?: from)?|end of data|data|initial connection"
-    r"|helo|ehlo)|>>> (rcpt to|mail from|data|helo|ehlo)|\b(rcpt[ _]to|mail[ _]from)\s*:"
-    r"|(rcpt to|mail from|end of data) (?:command|response)",
-    re.IGNORECASE,
+    r"in reply to (?:the )?(?:rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
+    r"|after (?:pipelined )?(?:rcpt(?: to)?|mail(?: from)?|end of data|data"
+    r"|initial connection|helo|ehlo)|>>> (?:rcpt to|mail from|data|helo|ehlo)"
+    r"|r(?<!\wr)cpt[ _]to\s*:|m(?<!\wm)ail[ _]from\s*:"  # "\b" after the first letter
+    r"|rcpt to (?:command|response)|mail from (?:command|response)"
+    r"|end of data (?:command|response)"
 )
 # Bare command names count only in capitals (sendmail and qmail logs, "[RCPT_TO]").
-_BARE_COMMAND = re.compile(r"\b(RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
-_COMMAND_NAMES = {
-    "rcpt to": "RCPT", "mail from": "MAIL", "rcpt": "RCPT", "mail": "MAIL",
-    "end of data": "DATA", "data": "DATA", "helo": "HELO", "ehlo": "EHLO",
-    "starttls": "STARTTLS", "initial connection": "CONN",
-}  # fmt: skip
+_BARE_COMMAND = re.compile(r"\b(?:RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
+_BARE_WORDS = ("RCPT", "MAIL", "DATA", "EHLO", "HELO")
+# The command a match names, longest names first ("end of data" before "data").
+_COMMAND_NAMES = (
+    ("starttls", "STARTTLS"), ("initial connection", "CONN"), ("end of data", "DATA"),
+    ("rcpt", "RCPT"), ("mail", "MAIL"), ("data", "DATA"), ("helo", "HELO"), ("ehlo", "EHLO"),
+)  # fmt: skip
 _SPACE = re.compile(r"\s+")
 
 
@@ -138,13 +142,16 @@ def reply_in(text: str) -> str:
     return match.group(1) if match else ""
 
 
-def smtp_command(text: str) -> str:
-    """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown)."""
-    match = _COMMAND.search(text) or _BARE_COMMAND.search(text)
+def smtp_command(text: str, lower: str | None = None) -> str:
+    """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown);
+    ``lower``: ``text`` lower-cased, when already known."""
+    match = _COMMAND.search(text.lower() if lower is None else lower)
+    if match is None and any(word in text for word in _BARE_WORDS):
+        match = _BARE_COMMAND.search(text)
     if match is None:
         return ""
-    word = _SPACE.sub(" ", next(g for g in match.groups() if g).lower().replace("_", " "))
-    return _COMMAND_NAMES.get(word, "")
+    found = match.group(0).lower()
+    return next((name for word, name in _COMMAND_NAMES if word in found), "")
 
 
 def prefer(field: str, in_text: str, reply: str) -> str:
@@ -179,9 +186,8 @@ def prefer(field: str, in_text: str, reply: str) -> str:
 _DIRECTORY = re.compile(
     r"not listed in (?:domino directory|public name & address book)|resolver\.adr\.recip"
     r"|because the address couldn.t be found|mail\.local: unknown user"
-    r"|wasn.t found at the destination domain",
-    re.IGNORECASE,
-)
+    r"|wasn.t found at the destination domain"
+)  # lower case: searched in Facts.text
 
 
 # The domain exists but names no mail exchanger (RFC 7505 null MX, or none found).
@@ -199,8 +205,8 @@ class Facts:
         self.status = prefer(status, code_in(text), self.reply)
         self.name = status_name(self.status)
         self.text = text.lower()
-        self.command = smtp_command(text) or command
-        if not self.command and _DIRECTORY.search(text):
+        self.command = smtp_command(text, self.text) or command
+        if not self.command and _DIRECTORY.search(self.text):
             self.command = "RCPT"
         self.hint = hint
         self.hosts = hosts

@@ -83,7 +83,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
     chosen = [row for row in rows if (row[0] or kind) == kind]
     recipients = [row[1] for row in chosen]
     reporting_mta = _value(per_message.get("reporting-mta", ""))
-    windows = windows_near(ev.section, recipients)
+    windows = windows_near(ev.section, recipients, ev.section_lower)
     default = "RCPT" if _RCPT_CHECKERS.search(reporting_mta + " " + chosen[0][3]) else ""
     report = make_report(
         kind,
@@ -153,14 +153,14 @@ _INLINE_FIELDS = re.compile(
     r"[ \t]*(?:action|status)[ \t]*:"
     r"|^[ \t]*(?:action|status)[ \t]*:.*\n(?:[^\n]*\n){0,8}?"
     r"[ \t]*(?:final|original)-recipient[ \t]*:",
-    re.IGNORECASE | re.MULTILINE,
-)
+    re.MULTILINE,
+)  # written in lower case: searched in Evidence.notice_lower
 
 
 def inline_report(ev: Evidence, detector: str) -> DsnReport | None:
     """RFC 3464 fields found in the notice text, read from the block that holds the
     first of them (earlier text is prose)."""
-    match = _INLINE_FIELDS.search(ev.notice)
+    match = _INLINE_FIELDS.search(ev.notice_lower)
     if match is None:
         return None
     start = ev.notice.rfind("\n\n", 0, match.start()) + 1

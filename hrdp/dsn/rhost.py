@@ -206,7 +206,8 @@ _HOTMAIL = _phrases((("userunknown", ("requested action not taken: mailbox unava
 # LPN007_416", "OFR_416" — the 416 family of their codes is an unknown recipient.
 _FRANCEPTT = _phrases((("userunknown", ("invalid recipient", "destinataire invalide")),))
 
-# Host-name suffixes per provider, tried in this order.
+# Domain suffixes per provider (whole labels: "mx3.qq.com" ends in ".qq.com", and
+# "qq.com" itself counts), tried in this order.
 PROVIDERS: tuple[tuple[tuple[str, ...], Rule], ...] = (
     ((".mx.aol.com", ".mail.aol.com"), _AOL),
     ((".yahoodns.net",), _YAHOO),
@@ -222,9 +223,22 @@ PROVIDERS: tuple[tuple[tuple[str, ...], Rule], ...] = (
 )
 
 
-def _matches(host: str, suffixes: tuple[str, ...]) -> bool:
-    host = host.strip().rstrip(".")
-    return any(host.endswith(s) or host == s.lstrip(".") for s in suffixes)
+# Domain suffix (whole labels, no leading dot) -> the PROVIDERS rows it selects.
+_BY_SUFFIX: dict[str, list[int]] = {}
+for _index, (_suffixes, _rule) in enumerate(PROVIDERS):
+    for _suffix in _suffixes:
+        _BY_SUFFIX.setdefault(_suffix.lstrip("."), []).append(_index)
+
+
+def _providers_of(hosts: list[str]) -> list[int]:
+    """The PROVIDERS rows whose suffix ends one of ``hosts`` (label by label: one dict
+    lookup per label, whatever the number of providers), in table order."""
+    found: set[int] = set()
+    for host in hosts:
+        labels = host.strip().rstrip(".").split(".")
+        for start in range(len(labels) - 1):
+            found.update(_BY_SUFFIX.get(".".join(labels[start:]), ()))
+    return sorted(found)
 
 
 def hosts_in(text: str) -> list[str]:
@@ -235,9 +249,8 @@ def hosts_in(text: str) -> list[str]:
 def provider_reason(hosts: list[str], failure: Failure) -> str:
     """The reason the first provider whose host is in ``hosts`` gives ("" for none):
     a relay (Google Workspace) and the final host (au) may both be named."""
-    for suffixes, rule in PROVIDERS:
-        if any(_matches(host, suffixes) for host in hosts):
-            found = rule(failure)
-            if found:
-                return found
+    for index in _providers_of(hosts):
+        found = PROVIDERS[index][1](failure)
+        if found:
+            return found
     return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
+from hrdp.dsn.decoding import lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence, header_value
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.report import DsnKind, DsnReport
@@ -124,7 +125,21 @@ _GAVE_UP = re.compile(
 
 
 # Exchange 2000/2003 NDR text for code 000C05A6: the directory has no such mailbox.
-_NOT_RECOGNIZED = re.compile(r"the recipient name is not recognized", re.IGNORECASE)
+_NOT_RECOGNIZED = "the recipient name is not recognized"
+
+# The body patterns above for lower-cased text (``decoding.lowered``): several times
+# faster than ignoring case, on notices of up to 64 KiB.
+_RECIPIENT_SHAPES = tuple(lowered(p) for p in (_RECIPIENT_LINE, _LABELLED_LINE, _RECIPIENT_PHRASE))
+_BOUNCE_PHRASE_LOWER = lowered(BOUNCE_PHRASE)
+_DELAY_TEXT_LOWER = lowered(DELAY_TEXT)
+_GAVE_UP_LOWER = lowered(_GAVE_UP)
+
+
+def says_bounce(section_lower: str) -> bool:
+    """A bounce or delay phrase in the (lower-cased) notice."""
+    return bool(
+        _BOUNCE_PHRASE_LOWER.search(section_lower) or _DELAY_TEXT_LOWER.search(section_lower)
+    )
 
 
 def notice_section(text: str) -> str:
@@ -134,15 +149,15 @@ def notice_section(text: str) -> str:
     return text[: match.start()] if match else text
 
 
-def recipients_in(section: str, exclude: set[str]) -> list[str]:
+def recipients_in(section_lower: str, exclude: set[str]) -> list[str]:
     """Addresses on recipient-shaped lines (else on labelled lines, else in recipient
     phrases), lower-cased, without MAILER-DAEMON. The weaker shapes also skip the
     addresses in ``exclude`` (a notice may name its own sender in passing; a bare
     recipient line means what it says, even when people bounce mail to themselves)."""
     found: list[str] = []
-    for pattern in (_RECIPIENT_LINE, _LABELLED_LINE, _RECIPIENT_PHRASE):
-        skip = exclude if pattern is not _RECIPIENT_LINE else set()
-        for match in pattern.finditer(section):
+    for pattern in _RECIPIENT_SHAPES:
+        skip = exclude if pattern is not _RECIPIENT_SHAPES[0] else set()
+        for match in pattern.finditer(section_lower):
             address = next(group for group in match.groups() if group).strip(".").lower()
             if address in skip or address in found or _DAEMON.match(address):
                 continue
@@ -152,10 +167,11 @@ def recipients_in(section: str, exclude: set[str]) -> list[str]:
     return found
 
 
-def windows_near(section: str, recipients: list[str]) -> list[str]:
+def windows_near(section: str, recipients: list[str], lower: str | None = None) -> list[str]:
     """For each recipient, the notice text after its first mention up to the next
-    recipient's mention (at most 2,000 characters): what the notice says about it."""
-    lower = section.lower()
+    recipient's mention (at most 2,000 characters): what the notice says about it.
+    ``lower``: ``section`` lower-cased position for position, when already known."""
+    lower = section.lower() if lower is None or len(lower) != len(section) else lower
     starts = [lower.find(address) for address in recipients]
     windows: list[str] = []
     for start in starts:
@@ -170,12 +186,13 @@ def windows_near(section: str, recipients: list[str]) -> list[str]:
     return windows
 
 
-def is_delay(subject: str, section: str) -> bool:
+def is_delay(subject: str, section_lower: str) -> bool:
     """A delay warning rather than a failure (RFC 3464 "Action: delayed" in prose):
-    the subject or the notice promises more attempts, and nothing says it gave up."""
-    if _GAVE_UP.search(subject) or _GAVE_UP.search(section):
+    the subject or the (lower-cased) notice promises more attempts, and nothing says
+    it gave up."""
+    if _GAVE_UP.search(subject) or _GAVE_UP_LOWER.search(section_lower):
         return False
-    return bool(DELAY_SUBJECT.search(subject) or DELAY_TEXT.search(section))
+    return bool(DELAY_SUBJECT.search(subject) or _DELAY_TEXT_LOWER.search(section_lower))
 
 
 def bounce_context(ev: Evidence) -> bool:
@@ -209,10 +226,10 @@ def text_report(
     from recipient-shaped lines) and the status found after each one."""
     section = ev.section
     if recipients is None:
-        recipients = recipients_in(section, _exclude(ev)) or _returned_to(ev)
-    kind: DsnKind = "delayed" if is_delay(ev.subject, section) else "failed"
-    windows = windows_near(section, recipients)
-    if not hint and _NOT_RECOGNIZED.search(section):
+        recipients = recipients_in(ev.section_lower, _exclude(ev)) or _returned_to(ev)
+    kind: DsnKind = "delayed" if is_delay(ev.subject, ev.section_lower) else "failed"
+    windows = windows_near(section, recipients, ev.section_lower)
+    if not hint and _NOT_RECOGNIZED in ev.section_lower:
         hint = "userunknown"
     report = make_report(kind, detector, recipients, None, windows, hint)
     return add_original(report, ev)
@@ -228,6 +245,21 @@ def _returned_to(ev: Evidence) -> list[str]:
     return [address.lower() for address in found[:50]]
 
 
+_ANGLE_ADDRESS = re.compile(r'^[^"(<]*<([^<>"()\s]+@[^<>"()\s]+)>\s*$')
+
+
+def _address_of(value: str) -> str:
+    """parseaddr()'s address, lower-cased; "Name <addr>" and a bare address are read
+    without it (the common shapes; quotes and comments take the full parser)."""
+    match = _ANGLE_ADDRESS.match(value)
+    if match:
+        return match.group(1).lower()
+    bare = value.strip()
+    if bare and not any(c in bare for c in ' "(<>,;:'):
+        return bare.lower()
+    return parseaddr(value)[1].lower()
+
+
 def add_original(report: DsnReport, ev: Evidence) -> DsnReport:
     """Message-ID and sender of the returned message, when the bounce carries it."""
     headers = ev.returned
@@ -236,5 +268,5 @@ def add_original(report: DsnReport, ev: Evidence) -> DsnReport:
     message_id = header_value(headers, "message-id")
     if message_id:
         report.original_message_id = message_id
-    report.original_sender = parseaddr(header_value(headers, "from"))[1].lower()
+    report.original_sender = _address_of(header_value(headers, "from"))
     return report
