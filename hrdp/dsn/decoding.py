@@ -115,3 +115,40 @@ def lowered(pattern: re.Pattern[str]) -> re.Pattern[str]:
         out.append(char if escaped else char.lower())
         escaped = not escaped and char == "\\"
     return re.compile("".join(out), pattern.flags & ~re.IGNORECASE)
+
+
+def top_level(source: str) -> list[str]:
+    """The alternatives of a pattern source, split at its top-level "|"."""
+    found: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            found.append(source[start:index])
+            start = index + 1
+        index += 1
+    found.append(source[start:])
+    return found
+
+
+def at_line_start(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """A MULTILINE pattern whose every alternative opens with "^", rewritten to open
+    with a newline: searched in "\\n" + text, it starts only where a line starts, and
+    the engine finds candidates with a fast literal search instead of trying every
+    position. A match's start is then the offset of its line in the text."""
+    alternatives = top_level(pattern.pattern)
+    if not all(alt.startswith("^") for alt in alternatives):
+        raise ValueError(f"not anchored at line starts: {pattern.pattern!r}")
+    body = "|".join(alt[1:] for alt in alternatives)
+    return re.compile(f"\\n(?:{body})", pattern.flags)

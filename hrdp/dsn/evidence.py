@@ -13,12 +13,10 @@ import re
 import threading
 import weakref
 from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 from email.utils import parseaddr
 from functools import cached_property
 
-from hrdp.dsn.decoding import TEXT_CAP, lowered, part_text, strip_html
+from hrdp.dsn.decoding import TEXT_CAP, at_line_start, lowered, part_text, strip_html
 from hrdp.message import ParsedMessage, decode_text, looks_like_header_block
 
 MAX_PARTS = 200  # MIME parts visited per message (flanker's "enclosed-endless" nests forever)
@@ -56,7 +54,7 @@ BOUNDARY = re.compile(
     r"X-Received|Authentication-Results): \S",
     re.IGNORECASE | re.MULTILINE,
 )
-_BOUNDARY_LOWER = lowered(BOUNDARY)
+_BOUNDARY_LINES = at_line_start(lowered(BOUNDARY))
 # RFC 6522 report-type parameter, quoted or not (read without get_param's full parse).
 _REPORT_TYPE = re.compile(r"(?i);\s*report-type\s*=\s*\"?\s*([\w.-]+)")
 
@@ -80,19 +78,54 @@ def walk(msg: Message) -> list[tuple[Message, str]]:
     return found
 
 
-def attached_headers(part: Message) -> Message | None:
+# Header fields of a returned message, names lower-cased, first raw value of each.
+Headers = dict[str, str]
+_FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)")
+
+
+def read_headers(text: str) -> Headers:
+    """The fields of a header block (RFC 5322 2.2, folded lines joined), read up to the
+    first line that is neither a field nor a continuation, as compat32's parser stops;
+    an mbox "From " line first is skipped. Much cheaper than a HeaderParser."""
+    fields: Headers = {}
+    name = ""
+    lines = text.split("\n")
+    if lines and lines[0].startswith("From "):
+        lines = lines[1:]
+    for line in lines:
+        if line[:1] in (" ", "\t") and name:
+            fields[name] = f"{fields[name]} {line.strip()}" if name in fields else line
+            continue
+        match = _FIELD_LINE.match(line)
+        if match is None:
+            break
+        name = match.group(1).lower()
+        if name in fields:
+            name = "\0"  # a repeated field: its continuation lines are not kept
+            continue
+        fields[name] = match.group(2).strip()
+    fields.pop("\0", None)
+    return fields
+
+
+def attached_headers(part: Message) -> Headers | None:
     """The header block of a returned message (message/rfc822, text/rfc822-headers)."""
     payload = part.get_payload()
     if isinstance(payload, list):
         first = payload[0] if payload else None
-        return first if isinstance(first, Message) else None
+        if not isinstance(first, Message):
+            return None
+        fields: Headers = {}
+        for key, value in first.raw_items():
+            fields.setdefault(key.strip().lower(), value)
+        return fields
     text = part_text(part, 16 * 1024)
     if not text.strip():
         return None
-    return HeaderParser(policy=compat32).parsestr(text.lstrip("\n"), headersonly=True)
+    return read_headers(text.lstrip("\n"))
 
 
-def copied_headers(notice: str, start: int) -> Message | None:
+def copied_headers(notice: str, start: int) -> Headers | None:
     """The header block of the copy a plain-text notice carries from ``start`` (its
     separator line, or the first header line)."""
     rest = notice[start : start + 16384]
@@ -101,7 +134,7 @@ def copied_headers(notice: str, start: int) -> Message | None:
         rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
     if not looks_like_header_block(rest.encode("utf-8", "replace")):
         return None
-    return HeaderParser(policy=compat32).parsestr(rest, headersonly=True)
+    return read_headers(rest)
 
 
 def lower_same_length(text: str) -> str:
@@ -232,9 +265,14 @@ class Evidence:
         return lower_same_length(self.notice)
 
     @cached_property
+    def lines_lower(self) -> str:
+        """ "\\n" + notice_lower, for patterns made by ``decoding.at_line_start``."""
+        return "\n" + self.notice_lower
+
+    @cached_property
     def _boundary(self) -> int:
         """Where the copy of the returned message starts in the notice (-1: none)."""
-        match = _BOUNDARY_LOWER.search(self.notice_lower)
+        match = _BOUNDARY_LINES.search(self.lines_lower)
         return match.start() if match else -1
 
     @cached_property
@@ -247,7 +285,7 @@ class Evidence:
         return self.notice_lower[: len(self.section)]
 
     @cached_property
-    def returned(self) -> Message | None:
+    def returned(self) -> Headers | None:
         """The header block of the returned message: a message/rfc822 or
         text/rfc822-headers part (RFC 6522 section 3), else the copy a plain-text notice
         carries after its separator line."""
@@ -262,12 +300,9 @@ class Evidence:
         return copied_headers(self.notice, self._boundary)
 
 
-def header_value(headers: Message, name: str) -> str:
+def header_value(headers: Headers, name: str) -> str:
     """A decoded header of an attached message ("" when absent)."""
-    for key, value in headers.raw_items():
-        if key.strip().lower() == name:
-            return decode_text(value)
-    return ""
+    return decode_text(headers.get(name, ""))
 
 
 _CACHE: weakref.WeakKeyDictionary[ParsedMessage, Evidence] = weakref.WeakKeyDictionary()

@@ -42,8 +42,9 @@ class BodyFormat:
 
 def _lines(*phrases: str) -> re.Pattern[str]:
     """Phrases that must open a line (after indentation), written in lower case: they
-    are searched in the lower-cased notice (``Evidence.notice_lower``)."""
-    return re.compile(r"^[ \t]*(?:" + "|".join(phrases) + ")", re.MULTILINE)
+    are searched in "\\n" + the lower-cased notice (``Evidence.lines_lower``), so a
+    line start is a newline the engine finds with a fast literal search."""
+    return re.compile(r"\n[ \t]*(?:" + "|".join(phrases) + ")", re.MULTILINE)
 
 
 FORMATS: tuple[BodyFormat, ...] = (
@@ -176,7 +177,7 @@ class MtaBodyDetector:
         for form in FORMATS:
             if not (context or _has_header(message, form)):
                 continue
-            if form.markers.search(ev.notice_lower):
+            if form.markers.search(ev.lines_lower):
                 recipients = None
                 if form.recipient is not None:
                     found = form.recipient.findall(ev.section)

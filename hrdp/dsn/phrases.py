@@ -11,31 +11,7 @@ from __future__ import annotations
 
 import re
 
-
-def _top_level(source: str) -> list[str]:
-    """The alternatives of a pattern source, split at its top-level "|"."""
-    found: list[str] = []
-    depth, start, index, in_class = 0, 0, 0, False
-    while index < len(source):
-        char = source[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            found.append(source[start:index])
-            start = index + 1
-        index += 1
-    found.append(source[start:])
-    return found
-
+from hrdp.dsn.decoding import top_level
 
 _PLAIN = re.compile(r"[a-z0-9 #<'\"_/-]")  # a character that stands for itself
 
@@ -64,7 +40,7 @@ def _any(*phrases: str) -> re.Pattern[str]:
     Alternatives that open alike are grouped (``_factor``): Python's engine skips a
     branch whose first character differs at the cost of one comparison, so a text
     position costs a test per distinct opening instead of one per phrase."""
-    alternatives = [alt for phrase in phrases for alt in _top_level(phrase)]
+    alternatives = [alt for phrase in phrases for alt in top_level(phrase)]
     return re.compile(_factor(alternatives, 3), re.DOTALL)
 
 

@@ -108,7 +108,6 @@ _COMMAND_NAMES = (
     ("starttls", "STARTTLS"), ("initial connection", "CONN"), ("end of data", "DATA"),
     ("rcpt", "RCPT"), ("mail", "MAIL"), ("data", "DATA"), ("helo", "HELO"), ("ehlo", "EHLO"),
 )  # fmt: skip
-_SPACE = re.compile(r"\s+")
 
 
 def status_name(status: str) -> str:
@@ -200,7 +199,7 @@ class Facts:
     def __init__(
         self, status: str, diagnostic: str, hint: str, command: str, hosts: tuple[str, ...] = ()
     ) -> None:
-        text = _SPACE.sub(" ", diagnostic[:DIAGNOSTIC_CAP]).strip()
+        text = " ".join(diagnostic[:DIAGNOSTIC_CAP].split())
         self.reply = reply_in(text)
         self.status = prefer(status, code_in(text), self.reply)
         self.name = status_name(self.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import field_text
+from hrdp.dsn.decoding import at_line_start, field_text
 from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.fields import (
     clean_address,
@@ -154,13 +154,14 @@ _INLINE_FIELDS = re.compile(
     r"|^[ \t]*(?:action|status)[ \t]*:.*\n(?:[^\n]*\n){0,8}?"
     r"[ \t]*(?:final|original)-recipient[ \t]*:",
     re.MULTILINE,
-)  # written in lower case: searched in Evidence.notice_lower
+)  # written in lower case: searched in Evidence.lines_lower
+_INLINE_LINES = at_line_start(_INLINE_FIELDS)
 
 
 def inline_report(ev: Evidence, detector: str) -> DsnReport | None:
     """RFC 3464 fields found in the notice text, read from the block that holds the
     first of them (earlier text is prose)."""
-    match = _INLINE_FIELDS.search(ev.notice_lower)
+    match = _INLINE_LINES.search(ev.lines_lower)  # starts where its line starts
     if match is None:
         return None
     start = ev.notice.rfind("\n\n", 0, match.start()) + 1
