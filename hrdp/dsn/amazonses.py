@@ -4,6 +4,7 @@ Amazon SNS (https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 from hrdp.dsn.decoding import raw_payload
 from hrdp.dsn.evidence import evidence
@@ -26,14 +27,13 @@ _MESSAGE_ID = re.compile(r'"mail"\s*:\s*\{.*?"messageId"\s*:\s*"([^"]+)"', re.DO
 _SOURCE = re.compile(r'"mail"\s*:\s*\{.*?"source"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
-def looks_like_sns(message: ParsedMessage) -> bool:
-    """Cheap: SNS's sender or subject, or a body that opens with "{"."""
-    sender = message.header("From").lower()
+def looks_like_sns(sender: str, subject: str, msg: Message) -> bool:
+    """Cheap: SNS's sender (From, lower-cased) or subject, or a body that opens with "{"."""
     if ".amazonaws.com" in sender or ".amazonses.com" in sender:
         return True
-    if message.header("Subject").startswith("AWS Notification"):
+    if subject.startswith("AWS Notification"):
         return True
-    payload = raw_payload(message.msg)
+    payload = raw_payload(msg)
     return payload is not None and payload[:200].lstrip().startswith("{")
 
 
@@ -50,7 +50,9 @@ class AmazonSesDetector:
 
     def detect(self, message: ParsedMessage) -> Finding | None:
         ev = evidence(message)
-        if not ev.content_type.startswith("text/") or not looks_like_sns(message):
+        if not ev.content_type.startswith("text/") or not looks_like_sns(
+            message.header("From").lower(), ev.subject, message.msg
+        ):
             return None
         text = _unwrap(ev.notice)
         match = _TYPE.search(text)

@@ -152,3 +152,30 @@ def at_line_start(pattern: re.Pattern[str]) -> re.Pattern[str]:
         raise ValueError(f"not anchored at line starts: {pattern.pattern!r}")
     body = "|".join(alt[1:] for alt in alternatives)
     return re.compile(f"\\n(?:{body})", pattern.flags)
+
+
+_PLAIN = re.compile(r"[a-z0-9 #<'\"_/-]")  # a character that stands for itself
+
+
+def factor(alternatives: list[str], depth: int) -> str:
+    """``a|b|...`` with alternatives that open with the same plain character grouped
+    behind it, ``depth`` characters deep: "u(?:ser unknown|nknown user)|m(?:ailbox full)"."""
+    grouped: dict[str, list[str]] = {}
+    others: list[str] = []
+    for alternative in alternatives:
+        first, after = alternative[:1], alternative[1:2]
+        if depth and _PLAIN.fullmatch(first) and after not in ("?", "*", "+", "{"):
+            grouped.setdefault(first, []).append(alternative[1:])
+        else:
+            others.append(alternative)
+    branches = [
+        re.escape(char) + (f"(?:{factor(rest, depth - 1)})" if len(rest) > 1 else rest[0])
+        for char, rest in grouped.items()
+    ]
+    return "|".join(f"(?:{b})" if "|" in b else b for b in (*branches, *others))
+
+
+def factored(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` with its top-level alternatives grouped by opening (``factor``):
+    the same language, searched several times faster when it lists many phrases."""
+    return re.compile(factor(top_level(pattern.pattern), 3), pattern.flags)

@@ -21,6 +21,9 @@ from hrdp.dsn.textscan import (
 from hrdp.message import ParsedMessage
 
 _REPLY = re.compile(r"^re\s*:", re.IGNORECASE)
+# A bounce says what failed near its top: the phrase search reads the notice's first
+# 8 KiB (spam from a null sender carries 40 KiB bodies that would be searched whole).
+PHRASE_SCAN = 8 * 1024
 
 
 class BounceHeuristicDetector:
@@ -41,7 +44,7 @@ class BounceHeuristicDetector:
             return None
         if sender and subject:
             return Finding(dsn=text_report(ev, self.name))
-        if says_bounce(ev.section_lower):
+        if says_bounce(ev.section_lower[:PHRASE_SCAN]):
             return Finding(dsn=text_report(ev, self.name))
         # qmail's "<addr>:" recipient line from a mailer daemon, whatever the language.
         if sender and QMAIL_LINE.search(ev.section):

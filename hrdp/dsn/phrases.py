@@ -11,37 +11,17 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import top_level
-
-_PLAIN = re.compile(r"[a-z0-9 #<'\"_/-]")  # a character that stands for itself
-
-
-def _factor(alternatives: list[str], depth: int) -> str:
-    """``a|b|...`` with alternatives that open with the same plain character grouped
-    behind it, ``depth`` characters deep: "u(?:ser unknown|nknown user)|m(?:ailbox full)"."""
-    grouped: dict[str, list[str]] = {}
-    others: list[str] = []
-    for alternative in alternatives:
-        first, after = alternative[:1], alternative[1:2]
-        if depth and _PLAIN.fullmatch(first) and after not in ("?", "*", "+", "{"):
-            grouped.setdefault(first, []).append(alternative[1:])
-        else:
-            others.append(alternative)
-    branches = [
-        re.escape(char) + (f"(?:{_factor(rest, depth - 1)})" if len(rest) > 1 else rest[0])
-        for char, rest in grouped.items()
-    ]
-    return "|".join(f"(?:{b})" if "|" in b else b for b in (*branches, *others))
+from hrdp.dsn.decoding import factor, top_level
 
 
 def _any(*phrases: str) -> re.Pattern[str]:
     """One pattern for phrases written as regular expressions (already lower-case).
 
-    Alternatives that open alike are grouped (``_factor``): Python's engine skips a
+    Alternatives that open alike are grouped (``decoding.factor``): Python's engine skips a
     branch whose first character differs at the cost of one comparison, so a text
     position costs a test per distinct opening instead of one per phrase."""
     alternatives = [alt for phrase in phrases for alt in top_level(phrase)]
-    return re.compile(_factor(alternatives, 3), re.DOTALL)
+    return re.compile(factor(alternatives, 3), re.DOTALL)
 
 
 GAP = r".{0,200}?"  # "a ... b": b follows a within a sentence or two

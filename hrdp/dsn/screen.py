@@ -73,14 +73,11 @@ def _cue_header(table: dict[str, list[str]]) -> bool:
     )
 
 
-def _machine_sender(message: ParsedMessage, table: dict[str, list[str]]) -> bool:
+def _machine_sender(message: ParsedMessage, table: dict[str, list[str]], sender: str) -> bool:
     """MAILER-DAEMON / postmaster sender or null reverse path (RFC 5321 4.5.5); the
     address parsing of ``evidence`` runs only when a telltale substring is there."""
-    raw = _first(table, "from")
-    if "=?" in raw:  # an encoded display name ("Mail Delivery System" in base64)
-        raw = message.header("From")
-    envelope = (_first(table, "return-path"), message.mbox_from or "", message.envelope_from)
-    raw = " ".join((raw, *(value or "" for value in envelope))).lower()
+    envelope = (_first(table, "return-path"), message.mbox_from, message.envelope_from)
+    raw = " ".join((sender, *(value or "" for value in envelope))).lower()
     if not any(token in raw for token in DAEMON_TOKENS):
         return False
     ev = evidence(message)
@@ -117,10 +114,16 @@ def could_be_notice(message: ParsedMessage) -> bool:
     ctype = _content_type(_first(table, "content-type"))
     if ctype == "multipart/report":
         return True
-    if _cue_header(table) or _machine_sender(message, table):
+    if _cue_header(table):
         return True
-    if "subject" in table and _notice_subject(message.header("Subject")):
+    sender = _first(table, "from")
+    if "=?" in sender:  # an encoded display name ("Mail Delivery System" in base64)
+        sender = message.header("From")
+    if _machine_sender(message, table, sender):
+        return True
+    subject = message.header("Subject") if "subject" in table else ""
+    if subject and _notice_subject(subject):
         return True
     if ctype.startswith("text/"):
-        return looks_like_sns(message)
+        return looks_like_sns(sender.lower(), subject, message.msg)
     return ctype.startswith("multipart/") and _has_report_part(message.msg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
-from hrdp.dsn.decoding import lowered
+from hrdp.dsn.decoding import factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence, header_value
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.report import DsnKind, DsnReport
@@ -130,9 +130,9 @@ _NOT_RECOGNIZED = "the recipient name is not recognized"
 # The body patterns above for lower-cased text (``decoding.lowered``): several times
 # faster than ignoring case, on notices of up to 64 KiB.
 _RECIPIENT_SHAPES = tuple(lowered(p) for p in (_RECIPIENT_LINE, _LABELLED_LINE, _RECIPIENT_PHRASE))
-_BOUNCE_PHRASE_LOWER = lowered(BOUNCE_PHRASE)
-_DELAY_TEXT_LOWER = lowered(DELAY_TEXT)
-_GAVE_UP_LOWER = lowered(_GAVE_UP)
+_BOUNCE_PHRASE_LOWER = factored(lowered(BOUNCE_PHRASE))
+_DELAY_TEXT_LOWER = factored(lowered(DELAY_TEXT))
+_GAVE_UP_LOWER = factored(lowered(_GAVE_UP))
 
 
 def says_bounce(section_lower: str) -> bool:
