@@ -341,12 +341,15 @@ def cli_run(url: str, test: list[Item], corpus: Path) -> Result:
         f"url={url}",
         *paths,
     ]
-    start = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, check=False, cwd=REPO)
-    seconds = time.perf_counter() - start
-    if done.returncode not in (0, 3, 4):
-        raise SystemExit(f"hrdp classify failed ({done.returncode}): {done.stderr[-500:]!r}")
+    seconds = float("inf")
+    for _ in range(3):  # best of 3, as the clients are measured
+        start = time.perf_counter()
+        with open(os.devnull, "wb") as sink:
+            done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, check=False,
+                                  cwd=REPO)
+        seconds = min(seconds, time.perf_counter() - start)
+        if done.returncode not in (0, 3, 4):
+            raise SystemExit(f"hrdp classify failed ({done.returncode}): {done.stderr[-500:]!r}")
     return Result("hrdp classify (CLI)", test, [], seconds)  # verdicts not read back
 
 
