@@ -1,0 +1,139 @@
+"""The speed devices of hrdp/dsn keep every pattern's meaning: lower-cased and
+line-start rewrites, phrase factoring, the light header reader, the provider
+suffix table, and the screen's header-only reading. Messages written here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hrdp.dsn import examine, mta_bodies, phrases, textscan
+from hrdp.dsn.decoding import at_line_start, factored, lowered, top_level
+from hrdp.dsn.evidence import lower_same_length, read_headers
+from hrdp.dsn.reasons import smtp_command
+from hrdp.dsn.rhost import Failure, provider_reason
+from hrdp.dsn.screen import could_be_notice
+from hrdp.message import ParsedMessage
+
+
+def test_lowered_keeps_escapes_and_drops_ignorecase() -> None:
+    pattern = lowered(re.compile(r"^Received: \S+ \W", re.IGNORECASE | re.MULTILINE))
+    assert pattern.pattern == r"^received: \S+ \W"
+    assert not pattern.flags & re.IGNORECASE
+    assert pattern.search("x\nreceived: by ,")
+
+
+def test_at_line_start_matches_where_the_line_starts() -> None:
+    pattern = at_line_start(re.compile(r"^[ \t]*abc|^def", re.MULTILINE))
+    text = "xx abc\n  abc\ndef"
+    match = pattern.search("\n" + text)
+    assert match is not None and match.start() == text.index("  abc")
+    with pytest.raises(ValueError):
+        at_line_start(re.compile(r"^a|b", re.MULTILINE))
+
+
+def test_top_level_split_ignores_groups_classes_and_escapes() -> None:
+    assert top_level(r"a(?:b|c)|[|x]|\||d") == ["a(?:b|c)", "[|x]", r"\|", "d"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "user unknown", "unknown user here", "mailbox is full", "no such user",
+        "550 5.1.1 bad", "nothing at all", "the user xyz was not found", "mailbox   full",
+    ],
+)  # fmt: skip
+def test_factored_phrases_match_as_written(text: str) -> None:
+    """Every reason's grouped pattern finds exactly what the plain alternation finds."""
+    for reason, pattern in phrases.PHRASES.items():
+        plain = re.compile("|".join(top_level(pattern.pattern)), re.DOTALL)
+        assert bool(pattern.search(text)) == bool(plain.search(text)), reason
+    plain_bounce = lowered(textscan.BOUNCE_PHRASE)
+    assert bool(factored(plain_bounce).search(text)) == bool(plain_bounce.search(text))
+
+
+def test_lower_case_sources_have_no_capital_literals() -> None:
+    """Patterns searched in lower-cased text must be written in lower case."""
+    for form in mta_bodies.FORMATS:
+        assert lowered(form.markers).pattern == form.markers.pattern, form.name
+    for pattern in phrases.PHRASES.values():
+        assert lowered(pattern).pattern == pattern.pattern
+
+
+def test_lower_same_length_keeps_offsets() -> None:
+    text = "Ab\u0130cD"  # U+0130 lower-cases to two characters
+    assert len(lower_same_length(text)) == len(text)
+    assert lower_same_length("MiXeD") == "mixed"
+
+
+def test_read_headers_stops_at_the_body_and_joins_folded_lines() -> None:
+    block = "From x@y Mon\nTo: a@b.test,\n  c@d.test\nTo: z@z.test\nSubject: hi\n\nFrom: body"
+    fields = read_headers(block)
+    assert fields["to"] == "a@b.test, c@d.test"
+    assert fields["subject"] == "hi"
+    assert "from" not in fields
+
+
+def test_smtp_command_from_every_wording() -> None:
+    assert smtp_command("550 no (in reply to end of DATA command)") == "DATA"
+    assert smtp_command("RCPT TO:<a@b.test> 550 unknown") == "RCPT"
+    assert smtp_command("xrcpt to: nothing") == ""
+    assert smtp_command("failed after pipelined MAIL FROM") == "MAIL"
+    assert smtp_command("<<< 550 5.1.1 unknown [RCPT_TO]") == "RCPT"
+
+
+def test_provider_matched_by_whole_labels() -> None:
+    failure = Failure("5.0.0", "550", "RCPT", "550 mailbox not found")
+    assert provider_reason(["mx3.qq.com"], failure) == "userunknown"
+    assert provider_reason(["qq.com."], failure) == "userunknown"
+    assert provider_reason(["notqq.com"], failure) == ""
+
+
+def _parse(text: str) -> ParsedMessage:
+    return ParsedMessage(text.lstrip("\n").replace("\n", "\r\n").encode("utf-8"))
+
+
+MIXED = """
+From: Alice <alice@example.test>
+To: bob@example.test
+Subject: Photos
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/plain
+
+See attached.
+--b
+Content-Type: image/png
+
+iVBORw0KGgo=
+--b--
+"""
+
+
+def test_ordinary_multipart_is_screened_out() -> None:
+    assert not could_be_notice(_parse(MIXED))
+
+
+def test_report_part_inside_a_returned_message_is_not_a_cue() -> None:
+    """The detectors never enter a message/rfc822 part: neither does the screen."""
+    inner = (
+        "--b\nContent-Type: message/rfc822\n\nSubject: x\nContent-Type: multipart/report;"
+        ' boundary="c"\n\n--c\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--c--\n'
+    )
+    assert not could_be_notice(_parse(MIXED.replace("--b--\n", inner + "--b--\n")))
+
+
+def test_encoded_daemon_display_name_passes_the_screen() -> None:
+    text = MIXED.replace(
+        "From: Alice <alice@example.test>",
+        "From: =?utf-8?b?TWFpbCBEZWxpdmVyeSBTeXN0ZW0=?= <bounce@example.test>",
+    )
+    assert could_be_notice(_parse(text))
+
+
+def test_null_sender_spam_with_a_long_body_is_cheap_and_not_a_bounce() -> None:
+    body = "Buy now, great offer.\n" * 3000
+    text = f"Return-Path: <>\nFrom: x@y.test\nSubject: Deal\n\n{body}"
+    assert examine(_parse(text)).dsn is None
