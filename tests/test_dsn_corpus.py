@@ -28,17 +28,17 @@ NOTIFICATIONS = {
 }
 SUCCESS = ("delivered", "relayed", "expanded")
 
-# Measured on this version: bounces 447/447 detected, 431/447 exact recipients (five
+# Measured on this version: bounces 447/447 detected, 432/447 exact recipients (five
 # reports name an Original-Recipient, which hrdp reports and Sisimai's labels do not),
-# status 434/472 and reason 434/470 as Sisimai files them; bounces_flufl 115/115, 101/111;
+# status 449/472 and reason 434/470 as Sisimai files them; bounces_flufl 115/115, 101/111;
 # nonbounces 0 of 204 flagged; every notification and success DSN right. The floors sit
 # just under, so that a regression fails; the issue's targets are status 0.95, reason 0.90.
 FLOORS = {
     "bounces": {
         "detection": 0.99,
         "kind": 0.98,
-        "recipients": 0.95,
-        "status": 0.91,
+        "recipients": 0.96,
+        "status": 0.95,
         "reason": 0.91,
     },
     "bounces_flufl": {"detection": 0.98, "kind": 0.97, "recipients": 0.90},
@@ -100,7 +100,6 @@ class Tally:
             self.ordinary += 1
             if dsn is not None:
                 self.false_positives.append(name)
-
 
     def add_codes(self, label: dict[str, object], got: dict[str, tuple[str, str]]) -> None:
         """Status and reason per labelled recipient (Sisimai's, where the label has one)."""

@@ -146,11 +146,13 @@ def make_report(
     hint: str = "",
     commands: list[str] | None = None,
     hosts: list[str] | None = None,
+    mta: str = "",
 ) -> DsnReport:
     """A DsnReport with parallel lists (duplicates dropped, order kept); status and
     reason per recipient decided by ``reasons.decide`` from the reported status and the
     diagnostic text (``hint``: the reason the detector's format states, if any;
-    ``hosts``: per recipient, the names of the hosts that handled it, space-separated)."""
+    ``hosts``: per recipient, the names of the hosts that handled it, space-separated;
+    ``mta``: the plain-text format that wrote the notice, for its status conventions)."""
     statuses = statuses or [""] * len(recipients)
     diagnostics = diagnostics or [""] * len(recipients)
     commands = commands or [""] * len(recipients)
@@ -165,8 +167,9 @@ def make_report(
             # The receiving hosts and the recipient's domain name the provider.
             names = (*host.split(), address.rpartition("@")[2])
             status, reason = decide(
-                status, diagnostic, delayed=delayed, hint=hint, command=command, hosts=names
-            )
+                status, diagnostic, delayed=delayed, hint=hint, command=command,
+                hosts=names, mta=mta,
+            )  # fmt: skip
         else:
             reason = "delivered"  # RFC 3464 delivered / relayed / expanded
         report.recipients.append(address)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hrdp.dsn.evidence import evidence
+from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -82,7 +82,10 @@ FORMATS: tuple[BodyFormat, ...] = (
             r"\*+ +\*\* +this is a warning message only",
         ),
     ),
-    # Exim deliver.c bounce and warning texts (also GMX, MXLogic, mail.ru).
+    # GMX rewrites Exim's template (wrapped lines, quoted addresses, "Reason:" lines,
+    # its own separator) and its give-ups follow none of Exim's status conventions.
+    BodyFormat("gmx", _lines(r"--- the header of the original message is following\. ---")),
+    # Exim deliver.c bounce and warning texts (also MXLogic, mail.ru).
     BodyFormat(
         "exim",
         _lines(
@@ -185,6 +188,12 @@ class MtaBodyDetector:
                 hint = form.hint(ev.notice_lower) if form.reasons else ""
                 return Finding(dsn=text_report(ev, form.name, recipients, hint))
         return None
+
+
+def format_of(ev: Evidence) -> str:
+    """The name of the first format whose markers the notice holds ("" when none):
+    for detectors that find the recipients elsewhere but follow a format's rules."""
+    return next((form.name for form in FORMATS if form.markers.search(ev.lines_lower)), "")
 
 
 def _has_header(message: ParsedMessage, form: BodyFormat) -> bool:

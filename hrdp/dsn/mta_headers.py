@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hrdp.dsn.evidence import evidence
 from hrdp.dsn.fields import ADDRESS
+from hrdp.dsn.mta_bodies import format_of
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -32,7 +33,9 @@ class FailedRecipientsHeaderDetector:
                 # the sender was refused, whatever the wording (Sisimai: "rejected").
                 groups = all(a.endswith("@googlegroups.com") for a in recipients)
                 hint = "rejected" if groups else ""
-                report = text_report(evidence(message), self.name, recipients, hint)
+                ev = evidence(message)
+                # The notice's own format (Exim's, mostly) sets its status conventions.
+                report = text_report(ev, self.name, recipients, hint, mta=format_of(ev))
                 return Finding(dsn=report)
         return None
 

@@ -3,9 +3,10 @@
 Sisimai (the reference bounce classifier) is followed in vocabulary and order, so that
 hrdp's rows and Sisimai's agree:
 
-1. the status: the report's Status field, or the RFC 3463 code in the diagnostic, the
-   more specific winning (``prefer``); a report without either gets Sisimai's pseudo
-   code for the reason (``X.0.9NN``, e.g. 5.0.911 userunknown) once the reason is known;
+1. the status (``status.py``): the report's Status field, or the RFC 3463 code in the
+   diagnostic, the more specific winning (``prefer``); a report without either gets
+   Sisimai's pseudo code for the reason (``X.0.9NN``, e.g. 5.0.911 userunknown) once the
+   reason is known (``status_for``);
 2. the reason: a status code that says it plainly (5.2.2 mailboxfull), then the
    diagnostic phrases of ``phrases.py`` in a fixed order of precedence (``_PROBED``, each
    reason with its own rule about codes and SMTP commands), then the phrases alone
@@ -25,58 +26,20 @@ from collections.abc import Callable
 
 from hrdp.dsn.phrases import says
 from hrdp.dsn.rhost import Failure, hosts_in, provider_reason
+from hrdp.dsn.status import (
+    code_in,
+    prefer,
+    pseudo_status,
+    reply_in,
+    smtp_command,
+    status_for,
+    status_name,
+)
+
+__all__ = ["code_in", "decide", "prefer", "pseudo_status", "reason_of", "smtp_command"]
 
 DIAGNOSTIC_CAP = 4096  # characters of one recipient's diagnostic read for its reason
 
-# RFC 3463 codes that name a reason on their own (Sisimai's standard table).
-_STATUS_NAMES: dict[str, str] = {
-    "2.1.5": "delivered",
-    "4.1.6": "hasmoved", "4.1.7": "rejected", "4.1.8": "rejected", "4.1.9": "systemerror",
-    "4.2.1": "blocked", "4.2.2": "mailboxfull", "4.2.3": "exceedlimit", "4.2.4": "filtered",
-    "4.3.1": "systemfull", "4.3.2": "notaccept", "4.3.3": "systemerror",
-    "4.3.5": "systemerror", "4.4.1": "expired", "4.4.2": "networkerror",
-    "4.4.3": "systemerror", "4.4.4": "networkerror", "4.4.5": "systemfull",
-    "4.4.6": "networkerror", "4.4.7": "expired", "4.4.8": "networkerror",
-    "4.5.3": "systemerror", "4.5.5": "systemerror", "4.6.0": "contenterror",
-    "4.6.2": "contenterror", "4.6.5": "contenterror", "4.7.1": "blocked", "4.7.2": "blocked",
-    "4.7.5": "securityerror", "4.7.6": "securityerror", "4.7.7": "securityerror",
-    "4.7.12": "securityerror", "4.7.15": "securityerror", "4.7.16": "mesgtoobig",
-    "4.7.24": "authfailure", "4.7.25": "requireptr", "4.7.26": "authfailure",
-    "5.1.0": "userunknown", "5.1.1": "userunknown", "5.1.2": "hostunknown",
-    "5.1.3": "userunknown", "5.1.4": "filtered", "5.1.6": "hasmoved", "5.1.7": "rejected",
-    "5.1.8": "rejected", "5.1.9": "systemerror", "5.1.10": "notaccept", "5.2.0": "filtered",
-    "5.2.1": "filtered", "5.2.2": "mailboxfull", "5.2.3": "exceedlimit", "5.2.4": "filtered",
-    "5.3.0": "systemerror", "5.3.1": "systemfull", "5.3.2": "notaccept",
-    "5.3.3": "systemerror", "5.3.4": "mesgtoobig", "5.3.5": "systemerror",
-    "5.4.0": "networkerror", "5.4.3": "systemerror", "5.4.4": "hostunknown",
-    "5.5.2": "syntaxerror", "5.5.3": "toomanyconn", "5.5.4": "systemerror",
-    "5.5.5": "systemerror", "5.5.6": "syntaxerror", "5.7.13": "suspend",
-    "5.7.16": "mesgtoobig", "5.7.17": "hasmoved", "5.7.18": "hasmoved",
-    "5.7.20": "authfailure", "5.7.21": "authfailure", "5.7.22": "authfailure",
-    "5.7.23": "authfailure", "5.7.24": "authfailure", "5.7.25": "requireptr",
-    "5.7.26": "authfailure", "5.7.27": "notaccept", "5.7.28": "spamdetected",
-    "5.7.29": "authfailure", "5.7.30": "failedstarttls",
-}  # fmt: skip
-# The rest of 5.6.x are content errors and 5.7.x security errors (RFC 3463 3.7, 3.8).
-for _detail in (0, 1, 2, 3, 5, 6, 7, 8, 9):
-    _STATUS_NAMES.setdefault(f"5.6.{_detail}", "contenterror")
-for _detail in (*range(0, 13), 14, 15, 19):
-    _STATUS_NAMES.setdefault(f"5.7.{_detail}", "securityerror")
-
-# Sisimai's pseudo status codes: "X.0.9NN" for a reason the report gave no code for.
-_PSEUDO: dict[str, int] = {
-    "undefined": 900, "onhold": 901, "syntaxerror": 902, "suppressed": 903,
-    "norelaying": 909, "filtered": 910, "userunknown": 911, "hostunknown": 912,
-    "hasmoved": 916, "rejected": 918, "suspend": 921, "mailboxfull": 922,
-    "exceedlimit": 923, "authfailure": 926, "systemerror": 930, "systemfull": 931,
-    "notaccept": 932, "mesgtoobig": 934, "mailererror": 939, "networkerror": 944,
-    "toomanyconn": 945, "speeding": 946, "expired": 947, "contenterror": 960,
-    "securityerror": 970, "blocked": 971, "policyviolation": 972, "requireptr": 973,
-    "notcompliantrfc": 974, "badreputation": 975, "failedstarttls": 976,
-    "spamdetected": 980, "virusdetected": 981,
-}  # fmt: skip
-# Reasons that only say the address is wrong for good: no temporary pseudo code.
-_PERMANENT_ONLY = frozenset({"hasmoved", "hostunknown", "userunknown"})
 # Reasons Sisimai takes as tentative: a status or phrase found later may replace them.
 TENTATIVE = frozenset(
     {"", "undefined", "onhold", "systemerror", "securityerror", "expired", "networkerror",
@@ -84,99 +47,6 @@ TENTATIVE = frozenset(
 )  # fmt: skip
 # SMTP commands sent before DATA: content filters cannot have refused the message there.
 _BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT"})
-
-# X.5.1, X.5.2, X.5.4, X.5.5: the protocol went wrong; the diagnostic says more.
-_PROTOCOL = (".5.1", ".5.2", ".5.4", ".5.5")
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_REPLY = re.compile(r"(?:^|[\s;:(\[])([245]\d\d)(?=[\s\-]|$)")
-# The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it
-# (lower case, searched in the lower-cased text). Every alternative opens with a
-# literal, so the engine skips the positions that cannot start one.
-_COMMAND = re.compile(
-    r"in reply to (?:the )?(?:rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
-    r"|after (?:pipelined )?(?:rcpt(?: to)?|mail(?: from)?|end of data|data"
-    r"|initial connection|helo|ehlo)|>>> (?:rcpt to|mail from|data|helo|ehlo)"
-    r"|r(?<!\wr)cpt[ _]to\s*:|m(?<!\wm)ail[ _]from\s*:"  # "\b" after the first letter
-    r"|rcpt to (?:command|response)|mail from (?:command|response)"
-    r"|end of data (?:command|response)"
-)
-# Bare command names count only in capitals (sendmail and qmail logs, "[RCPT_TO]").
-_BARE_COMMAND = re.compile(r"\b(?:RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
-_BARE_WORDS = ("RCPT", "MAIL", "DATA", "EHLO", "HELO")
-# The command a match names, longest names first ("end of data" before "data").
-_COMMAND_NAMES = (
-    ("starttls", "STARTTLS"), ("initial connection", "CONN"), ("end of data", "DATA"),
-    ("rcpt", "RCPT"), ("mail", "MAIL"), ("data", "DATA"), ("helo", "HELO"), ("ehlo", "EHLO"),
-)  # fmt: skip
-
-
-def status_name(status: str) -> str:
-    return _STATUS_NAMES.get(status, "")
-
-
-def pseudo_status(reason: str, temporary: bool) -> str:
-    """Sisimai's internal code for ``reason`` ("" where none is defined)."""
-    number = _PSEUDO.get(reason)
-    if number is None or (temporary and reason in _PERMANENT_ONLY):
-        return ""
-    return f"{4 if temporary else 5}.0.{number}"
-
-
-def code_in(text: str) -> str:
-    """The RFC 3463 code a diagnostic reports: the first that says something, a
-    catch-all (X.0.0, 4.4.7 "delivery time expired") only when no other is there. A
-    relay's give-up wraps the remote reply ("554 4.4.7 Message expired ... <421 4.4.2
-    Connection timed out>"), and the inner code is the cause (Sisimai's Status.find)."""
-    fallback = ""
-    for match in _STATUS.finditer(text):
-        code = ".".join(str(int(g)) for g in match.groups())
-        if not code.endswith(".0.0") and code != "4.4.7":
-            return code
-        fallback = fallback or code
-    return fallback
-
-
-def reply_in(text: str) -> str:
-    match = _REPLY.search(text)
-    return match.group(1) if match else ""
-
-
-def smtp_command(text: str, lower: str | None = None) -> str:
-    """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown);
-    ``lower``: ``text`` lower-cased, when already known."""
-    match = _COMMAND.search(text.lower() if lower is None else lower)
-    if match is None and any(word in text for word in _BARE_WORDS):
-        match = _BARE_COMMAND.search(text)
-    if match is None:
-        return ""
-    found = match.group(0).lower()
-    return next((name for word, name in _COMMAND_NAMES if word in found), "")
-
-
-def prefer(field: str, in_text: str, reply: str) -> str:
-    """The Status field or the code in the diagnostic, whichever says more (Sisimai's
-    rule): the class the reply code agrees with, else the one that is not X.0.0 / X.Y.0,
-    else the diagnostic's where the field is a catch-all (4.4.7, 4.7.0, 5.3.x, X.5.x)."""
-    if not field or not in_text or field == in_text:
-        return field or in_text
-    if reply and field[0] != in_text[0]:
-        if reply[0] == field[0]:
-            return field
-        if reply[0] == in_text[0]:
-            return in_text
-    if field.endswith(".0.0"):
-        return in_text if not in_text.endswith(".0.0") else field
-    if (".0" in field[1:]) and ".0" not in in_text[1:]:
-        return in_text
-    if in_text.endswith(".0.0"):
-        return field
-    if field in ("4.4.7", "4.7.0") or field.startswith("5.3.") or field[1:4] in _PROTOCOL:
-        return in_text
-    if field == "5.1.1":
-        return field if ".0" in in_text[1:] or in_text.startswith("5.5.") else in_text
-    if field == "5.1.3" and in_text.startswith("5.7."):
-        return in_text
-    return field
 
 
 # Answers of a directory lookup: only a recipient lookup says them (Domino's directory,
@@ -359,15 +229,15 @@ def decide(
     hint: str = "",
     command: str = "",
     hosts: tuple[str, ...] = (),
+    mta: str = "",
 ) -> tuple[str, str]:
     """(status, reason) of one recipient: ``status`` from the report ("" if none),
     ``diagnostic`` its text (Diagnostic-Code or the notice lines about it), ``delayed``
     for a delay warning, ``hint`` the reason the detector's format states, ``command``
     the SMTP command that failed when the detector read it elsewhere than the diagnostic,
-    ``hosts`` the receiving hosts and the recipient's domain (for ``rhost.py``)."""
+    ``hosts`` the receiving hosts and the recipient's domain (for ``rhost.py``), ``mta``
+    the plain-text format that wrote the notice (its status conventions, ``status_for``)."""
     facts = Facts(status, diagnostic, hint, command, hosts)
     reason = reason_of(facts, delayed)
-    code = facts.status
-    if not code:
-        code = pseudo_status(reason, temporary=facts.reply.startswith("4"))
+    code = status_for(facts.status, reason, facts.reply, facts.command, mta)
     return code, reason

@@ -17,8 +17,8 @@ from hrdp.dsn.fields import (
     status_code,
     status_from_diagnostic,
 )
-from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.report import DsnKind, DsnReport, Finding
+from hrdp.dsn.status import code_in, is_catch_all, prefer, reply_in, smtp_command
 from hrdp.dsn.textscan import (
     DELAY_SUBJECT,
     add_original,
@@ -45,10 +45,13 @@ def recipient_of(block: dict[str, str]) -> str:
     (a forward target, a postmaster alias); a list manager that acts on the bounce can
     only unsubscribe the address it sent to. Final-Recipient is also useless when it is
     a file path (Exim pipes), a bare "@host", or a source route ("@relay:user@host")."""
+    final = block.get("final-recipient", "")
     original = clean_address(block.get("original-recipient", ""))
     if original:
-        return original
-    final = block.get("final-recipient", "")
+        # The same mailbox, but quoted in Final-Recipient ("neko..nyaan"@host, whose
+        # local part is no dot-atom): the quoted spelling is the valid address.
+        quoted = clean_address(final)
+        return quoted if quoted.replace('"', "") == original else original
     if final.partition(";")[2].strip().lstrip("<").startswith("@"):
         return ""
     return clean_address(final)
@@ -58,9 +61,13 @@ def _fallback_kind(ev: Evidence) -> DsnKind:
     return "delayed" if DELAY_SUBJECT.search(ev.subject) else "failed"
 
 
-def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | None:
+def report_from_fields(
+    text: str, ev: Evidence, detector: str, read_status: bool = True
+) -> DsnReport | None:
     """A DsnReport from RFC 3464 field blocks; None when no block names a recipient
-    and none carries an Action or Status (not a delivery-status text at all)."""
+    and none carries an Action or Status (not a delivery-status text at all).
+    ``read_status`` False: the Status fields decide the kind only, the code comes
+    from the diagnostic (a status part outside multipart/report, see ``_in_report``)."""
     blocks = parse_fields(text)
     per_message: dict[str, str] = {}
     rows: list[tuple[DsnKind | None, str, str, str, str]] = []
@@ -76,7 +83,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
             status or status_from_diagnostic(diagnostic)
         )
         remote = _value(block.get("remote-mta", "")).partition(" ")[0]
-        rows.append((kind, address, status, diagnostic, remote.lower()))
+        rows.append((kind, address, status if read_status else "", diagnostic, remote.lower()))
     if not rows:
         return None
     kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)
@@ -89,7 +96,7 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
         kind,
         detector,
         recipients,
-        [row[2] for row in chosen],
+        [sharpen(row[2], row[3], window) for row, window in zip(chosen, windows, strict=True)],
         # Without a Diagnostic-Code, what the notice says about the recipient.
         [row[3] or window for row, window in zip(chosen, windows, strict=True)],
         # RFC 3464 2.3.6 "X-Unix" diagnostics come from a local program (exit status).
@@ -102,11 +109,38 @@ def report_from_fields(text: str, ev: Evidence, detector: str) -> DsnReport | No
     return report
 
 
+def sharpen(status: str, diagnostic: str, window: str) -> str:
+    """The Status field, or where it and the Diagnostic-Code give only a catch-all
+    (X.0.0, 4.4.7), the specific code of the same class that the notice's own text
+    about the recipient gives: sendmail's transcript ("554 5.3.0 unknown mailer
+    error" under "Diagnostic-Code: X-Unix; 255"), Exchange's list of attempts ("441
+    4.4.1 ... Failed to connect" under "550 4.4.7 QUEUE.Expired"). Sisimai reads these
+    notices by their text, and its Status.find passes over catch-alls the same way."""
+    if not window:
+        return status
+    reported = prefer(status, code_in(diagnostic), reply_in(diagnostic))
+    if reported and not is_catch_all(reported):
+        return status
+    in_text = code_in(window)
+    if in_text and not is_catch_all(in_text) and in_text[0] == (reported or in_text)[0]:
+        return in_text
+    return status
+
+
 # Providers whose front doors check recipients against their directory at RCPT TO
 # (Exchange Online's directory-based edge blocking, Yahoo), whatever their notice says.
 _RCPT_CHECKERS = re.compile(
     r"outlook\.com|exchangelabs\.com|resolver\.adr\.|\.yahoo\.com", re.IGNORECASE
 )
+
+
+def _in_report(ev: Evidence) -> bool:
+    """A status part belongs to an RFC 3464 report only inside a multipart/report
+    (RFC 6522 3; a forwarding wrapper may hold the report). OpenSMTPD sends
+    multipart/mixed whose Status is a catch-all (4.4.7, 4.0.0, 5.0.0) whatever the
+    cause; Sisimai reads those notices by their text, so the code comes from the
+    diagnostic, else the reason's pseudo status."""
+    return "multipart/report" in ev.part_types
 
 
 class DeliveryStatusDetector:
@@ -129,9 +163,11 @@ class DeliveryStatusDetector:
                 return Finding(dsn=found)
             return None
         report: DsnReport | None = None
+        text = ""
         for part, ctype in ev.typed_parts:
             if ctype in STATUS_TYPES:
-                report = report_from_fields(field_text(part), ev, self.name)
+                text = field_text(part)
+                report = report_from_fields(text, ev, self.name, _in_report(ev))
                 if report is not None:
                     break
         if report is None:
@@ -139,13 +175,20 @@ class DeliveryStatusDetector:
             # per-message only) is still a DSN: read the notice like a plain bounce.
             return Finding(dsn=text_report(ev, self.name))
         if not report.recipients:
-            # Blocks whose recipient is no address (file path, "@host"): the notice
-            # names it ("Final-Recipient: rfc822;/var/spool/..." from Exim pipes).
-            fallback = text_report(ev, self.name)
+            fallback = _unaddressed(ev, report, text, self.name)
             if fallback.recipients:
-                fallback.kind, fallback.reporting_mta = report.kind, report.reporting_mta
                 return Finding(dsn=fallback)
         return Finding(dsn=add_original(report, ev))
+
+
+def _unaddressed(ev: Evidence, report: DsnReport, text: str, detector: str) -> DsnReport:
+    """Blocks whose recipient is no address (file path, "@host"): the notice names it
+    ("Final-Recipient: rfc822;/var/spool/..." from Exim pipes). Their Status fields
+    still hold, one per block, when the notice names as many recipients."""
+    statuses = [status_code(block.get("status", "")) for block in parse_fields(text)]
+    fallback = text_report(ev, detector, statuses=[code for code in statuses if code])
+    fallback.kind, fallback.reporting_mta = report.kind, report.reporting_mta
+    return fallback
 
 
 _INLINE_FIELDS = re.compile(

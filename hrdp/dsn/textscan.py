@@ -220,10 +220,17 @@ def _exclude(ev: Evidence) -> set[str]:
 
 
 def text_report(
-    ev: Evidence, detector: str, recipients: list[str] | None = None, hint: str = ""
+    ev: Evidence,
+    detector: str,
+    recipients: list[str] | None = None,
+    hint: str = "",
+    mta: str | None = None,
+    statuses: list[str] | None = None,
 ) -> DsnReport:
     """A report from a plain-text notice: delay or failure, recipients (given, else read
-    from recipient-shaped lines) and the status found after each one."""
+    from recipient-shaped lines) and the status found after each one. ``mta``: the
+    format that wrote the text (default ``detector``), for its status conventions;
+    ``statuses`` the codes a report gave, used when there is one per recipient."""
     section = ev.section
     if recipients is None:
         recipients = recipients_in(ev.section_lower, _exclude(ev)) or _returned_to(ev)
@@ -231,7 +238,10 @@ def text_report(
     windows = windows_near(section, recipients, ev.section_lower)
     if not hint and _NOT_RECOGNIZED in ev.section_lower:
         hint = "userunknown"
-    report = make_report(kind, detector, recipients, None, windows, hint)
+    if statuses is not None and len(statuses) != len(recipients):
+        statuses = None
+    mta = detector if mta is None else mta
+    report = make_report(kind, detector, recipients, statuses, windows, hint, mta=mta)
     return add_original(report, ev)
 
 
