@@ -10,7 +10,8 @@ import pytest
 
 from hrdp.dsn import examine, mta_bodies, phrases, textscan
 from hrdp.dsn.decoding import at_line_start, factored, lowered, top_level
-from hrdp.dsn.evidence import lower_same_length, read_headers
+from hrdp.dsn.evidence import lower_same_length
+from hrdp.dsn.headers import read_headers
 from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.rhost import Failure, provider_reason
 from hrdp.dsn.screen import could_be_notice

@@ -179,3 +179,16 @@ def factored(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """``pattern`` with its top-level alternatives grouped by opening (``factor``):
     the same language, searched several times faster when it lists many phrases."""
     return re.compile(factor(top_level(pattern.pattern), 3), pattern.flags)
+
+
+def any_of(*phrases: str) -> re.Pattern[str]:
+    """One pattern for phrases written as regular expressions (already lower-case).
+
+    Alternatives that open alike are grouped (``decoding.factor``): Python's engine skips a
+    branch whose first character differs at the cost of one comparison, so a text
+    position costs a test per distinct opening instead of one per phrase."""
+    alternatives = [alt for phrase in phrases for alt in top_level(phrase)]
+    return re.compile(factor(alternatives, 3), re.DOTALL)
+
+
+GAP = r".{0,200}?"  # "a ... b": b follows a within a sentence or two

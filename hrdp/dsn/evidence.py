@@ -17,7 +17,8 @@ from email.utils import parseaddr
 from functools import cached_property
 
 from hrdp.dsn.decoding import TEXT_CAP, at_line_start, lowered, part_text, strip_html
-from hrdp.message import ParsedMessage, decode_text, looks_like_header_block
+from hrdp.dsn.headers import Headers, attached_headers, copied_headers
+from hrdp.message import ParsedMessage
 
 MAX_PARTS = 200  # MIME parts visited per message (flanker's "enclosed-endless" nests forever)
 MAX_DEPTH = 8
@@ -76,65 +77,6 @@ def walk(msg: Message) -> list[tuple[Message, str]]:
             children = [child for child in payload if isinstance(child, Message)]
             stack.extend((child, depth + 1) for child in reversed(children))
     return found
-
-
-# Header fields of a returned message, names lower-cased, first raw value of each.
-Headers = dict[str, str]
-_FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)")
-
-
-def read_headers(text: str) -> Headers:
-    """The fields of a header block (RFC 5322 2.2, folded lines joined), read up to the
-    first line that is neither a field nor a continuation, as compat32's parser stops;
-    an mbox "From " line first is skipped. Much cheaper than a HeaderParser."""
-    fields: Headers = {}
-    name = ""
-    lines = text.split("\n")
-    if lines and lines[0].startswith("From "):
-        lines = lines[1:]
-    for line in lines:
-        if line[:1] in (" ", "\t") and name:
-            fields[name] = f"{fields[name]} {line.strip()}" if name in fields else line
-            continue
-        match = _FIELD_LINE.match(line)
-        if match is None:
-            break
-        name = match.group(1).lower()
-        if name in fields:
-            name = "\0"  # a repeated field: its continuation lines are not kept
-            continue
-        fields[name] = match.group(2).strip()
-    fields.pop("\0", None)
-    return fields
-
-
-def attached_headers(part: Message) -> Headers | None:
-    """The header block of a returned message (message/rfc822, text/rfc822-headers)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        first = payload[0] if payload else None
-        if not isinstance(first, Message):
-            return None
-        fields: Headers = {}
-        for key, value in first.raw_items():
-            fields.setdefault(key.strip().lower(), value)
-        return fields
-    text = part_text(part, 16 * 1024)
-    if not text.strip():
-        return None
-    return read_headers(text.lstrip("\n"))
-
-
-def copied_headers(notice: str, start: int) -> Headers | None:
-    """The header block of the copy a plain-text notice carries from ``start`` (its
-    separator line, or the first header line)."""
-    rest = notice[start : start + 16384]
-    line = rest.split("\n", 1)[0]
-    if not looks_like_header_block(line.encode("utf-8", "replace")):
-        rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
-    if not looks_like_header_block(rest.encode("utf-8", "replace")):
-        return None
-    return read_headers(rest)
 
 
 def lower_same_length(text: str) -> str:
@@ -298,11 +240,6 @@ class Evidence:
         if self._boundary < 0:
             return None
         return copied_headers(self.notice, self._boundary)
-
-
-def header_value(headers: Headers, name: str) -> str:
-    """A decoded header of an attached message ("" when absent)."""
-    return decode_text(headers.get(name, ""))
 
 
 _CACHE: weakref.WeakKeyDictionary[ParsedMessage, Evidence] = weakref.WeakKeyDictionary()

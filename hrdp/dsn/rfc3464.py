@@ -61,6 +61,26 @@ def _fallback_kind(ev: Evidence) -> DsnKind:
     return "delayed" if DELAY_SUBJECT.search(ev.subject) else "failed"
 
 
+# One recipient block: kind, address, status, diagnostic, remote MTA.
+_Row = tuple[DsnKind | None, str, str, str, str]
+
+
+def _rows(blocks: list[dict[str, str]], read_status: bool) -> list[_Row]:
+    """The blocks that are about a recipient (a recipient, an Action or a Status)."""
+    rows: list[_Row] = []
+    for block in blocks:
+        if not {"final-recipient", "original-recipient", "action", "status"} & block.keys():
+            continue
+        diagnostic = _value(block.get("diagnostic-code", ""))
+        status = status_code(block.get("status", ""))
+        kind = kind_from_action(block.get("action", "")) or kind_from_status(
+            status or status_from_diagnostic(diagnostic)
+        )
+        remote = _value(block.get("remote-mta", "")).partition(" ")[0].lower()
+        rows.append((kind, recipient_of(block), status if read_status else "", diagnostic, remote))
+    return rows
+
+
 def report_from_fields(
     text: str, ev: Evidence, detector: str, read_status: bool = True
 ) -> DsnReport | None:
@@ -70,20 +90,10 @@ def report_from_fields(
     from the diagnostic (a status part outside multipart/report, see ``_in_report``)."""
     blocks = parse_fields(text)
     per_message: dict[str, str] = {}
-    rows: list[tuple[DsnKind | None, str, str, str, str]] = []
     for block in blocks:
         for name, value in block.items():
             per_message.setdefault(name, value)
-        if not {"final-recipient", "original-recipient", "action", "status"} & block.keys():
-            continue
-        address = recipient_of(block)
-        diagnostic = _value(block.get("diagnostic-code", ""))
-        status = status_code(block.get("status", ""))
-        kind = kind_from_action(block.get("action", "")) or kind_from_status(
-            status or status_from_diagnostic(diagnostic)
-        )
-        remote = _value(block.get("remote-mta", "")).partition(" ")[0]
-        rows.append((kind, address, status if read_status else "", diagnostic, remote.lower()))
+    rows = _rows(blocks, read_status)
     if not rows:
         return None
     kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)

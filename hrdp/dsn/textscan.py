@@ -11,8 +11,9 @@ import re
 from email.utils import parseaddr
 
 from hrdp.dsn.decoding import factored, lowered
-from hrdp.dsn.evidence import BOUNDARY, Evidence, header_value
+from hrdp.dsn.evidence import BOUNDARY, Evidence
 from hrdp.dsn.fields import ADDRESS, make_report
+from hrdp.dsn.headers import header_value
 from hrdp.dsn.report import DsnKind, DsnReport
 
 _ADDR = ADDRESS.pattern

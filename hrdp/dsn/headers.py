@@ -1,0 +1,78 @@
+"""The header block of a returned message, read cheaply.
+
+A bounce carries the message it returns as a message/rfc822 or text/rfc822-headers part
+(RFC 6522 3), or as a copy after a separator line in a plain-text notice; its Message-ID,
+From and To identify what bounced. Read without the stdlib's full parsers: only a few
+fields are ever needed.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from hrdp.dsn.decoding import part_text
+from hrdp.message import decode_text, looks_like_header_block
+
+# Header fields of a returned message, names lower-cased, first raw value of each.
+Headers = dict[str, str]
+_FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)")
+
+
+def read_headers(text: str) -> Headers:
+    """The fields of a header block (RFC 5322 2.2, folded lines joined), read up to the
+    first line that is neither a field nor a continuation, as compat32's parser stops;
+    an mbox "From " line first is skipped. Much cheaper than a HeaderParser."""
+    fields: Headers = {}
+    name = ""
+    lines = text.split("\n")
+    if lines and lines[0].startswith("From "):
+        lines = lines[1:]
+    for line in lines:
+        if line[:1] in (" ", "\t") and name:
+            fields[name] = f"{fields[name]} {line.strip()}" if name in fields else line
+            continue
+        match = _FIELD_LINE.match(line)
+        if match is None:
+            break
+        name = match.group(1).lower()
+        if name in fields:
+            name = "\0"  # a repeated field: its continuation lines are not kept
+            continue
+        fields[name] = match.group(2).strip()
+    fields.pop("\0", None)
+    return fields
+
+
+def attached_headers(part: Message) -> Headers | None:
+    """The header block of a returned message (message/rfc822, text/rfc822-headers)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        first = payload[0] if payload else None
+        if not isinstance(first, Message):
+            return None
+        fields: Headers = {}
+        for key, value in first.raw_items():
+            fields.setdefault(key.strip().lower(), value)
+        return fields
+    text = part_text(part, 16 * 1024)
+    if not text.strip():
+        return None
+    return read_headers(text.lstrip("\n"))
+
+
+def copied_headers(notice: str, start: int) -> Headers | None:
+    """The header block of the copy a plain-text notice carries from ``start`` (its
+    separator line, or the first header line)."""
+    rest = notice[start : start + 16384]
+    line = rest.split("\n", 1)[0]
+    if not looks_like_header_block(line.encode("utf-8", "replace")):
+        rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
+    if not looks_like_header_block(rest.encode("utf-8", "replace")):
+        return None
+    return read_headers(rest)
+
+
+def header_value(headers: Headers, name: str) -> str:
+    """A decoded header of an attached message ("" when absent)."""
+    return decode_text(headers.get(name, ""))
