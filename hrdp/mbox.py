@@ -38,7 +38,7 @@ def unquote(data: bytes) -> bytes:
     return _QUOTED_FROM.sub(rb"\1", data) if b">From " in data else data
 
 
-def split_mbox(lines: Iterable[bytes]) -> Iterator[tuple[str | None, bytes]]:
+def split_mbox(chunks: Iterable[bytes]) -> Iterator[tuple[str | None, bytes]]:
     """Yield ``(sender token, message bytes)`` for each message of an mbox stream.
 
     A separator is a ``From `` line at the start of the stream or after an empty line:
@@ -47,26 +47,92 @@ def split_mbox(lines: Iterable[bytes]) -> Iterator[tuple[str | None, bytes]]:
     empty line that writers add before the next one (and at the end) are removed; CRLF
     files keep their CRLF. Lines before a first separator (when the stream does not start
     with one) form a message with sender None.
+
+    ``chunks`` may be cut anywhere (lines, or 1 MiB reads): separators are found with
+    bytes.find over a buffer that holds only the current message, not line by line in
+    Python, which was the reading process's main cost on big archives.
     """
-    sender: str | None = None
-    body: list[bytes] = []
-    started = False
-    blank = True  # the start of the stream counts as "after an empty line"
-    for line in lines:
-        if blank and line.startswith(SEPARATOR):
+    splitter = _Splitter()
+    for chunk in chunks:
+        yield from splitter.feed(chunk)
+    yield from splitter.end()
+
+
+class _Splitter:
+    """The state of split_mbox between chunks. Positions are indices into ``buf``, which
+    is compacted (consumed bytes dropped) once they outweigh what is left."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.sender: str | None = None
+        self.started = False
+        self.body = 0  # where the current message starts in buf
+        self.search = 0  # where to look for the next "\nFrom "
+        self.dropped = 0  # bytes of the stream dropped from buf's front (0: buf[0] is its start)
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[str | None, bytes]]:
+        self.buf += chunk
+        yield from self._messages(final=False)
+        if self.body > len(self.buf) // 2:
+            del self.buf[:self.body]
+            self.dropped += self.body
+            self.search -= self.body
+            self.body = 0
+
+    def end(self) -> Iterator[tuple[str | None, bytes]]:
+        yield from self._messages(final=True)
+        body = bytes(self.buf[self.body:])
+        if not self.started:
             if body:
-                body.pop()  # the empty line a writer puts before each separator
-                yield sender, unquote(b"".join(body))
-            sender, body, started, blank = sender_token(line), [], True, False
-            continue
-        body.append(line)
-        blank = line in _BLANK_LINES
-    if started:
-        if body and body[-1] in _BLANK_LINES:
-            body.pop()  # writers end the last message with an empty line too
-        yield sender, unquote(b"".join(body))
-    elif body:
-        yield None, b"".join(body)
+                yield None, body
+            return
+        if body.endswith(b"\n"):
+            cut = body.rfind(b"\n", 0, len(body) - 1) + 1
+            if body[cut:] in _BLANK_LINES:
+                body = body[:cut]  # writers end the last message with an empty line too
+        yield self.sender, unquote(body)
+
+    def _messages(self, final: bool) -> Iterator[tuple[str | None, bytes]]:
+        while (found := self._next(final)) is not None:
+            start, blank, end = found
+            if self.started or start > self.body:
+                yield self.sender, unquote(bytes(self.buf[self.body:start - blank]))
+            self.sender = sender_token(bytes(self.buf[start:end]))
+            self.started = True
+            self.body = self.search = end
+
+    def _next(self, final: bool) -> tuple[int, int, int] | None:
+        """(separator start, length of the blank line before it, end of its line) of the
+        next complete separator line, or None when more data is needed."""
+        buf = self.buf
+        if self.dropped == 0 and self.search == 0 and buf.startswith(SEPARATOR):
+            start, blank = 0, 0  # the stream opens with a separator
+        else:
+            while True:
+                newline = buf.find(b"\nFrom ", self.search)
+                if newline < 0:
+                    self.search = max(self.body, len(buf) - len(SEPARATOR))
+                    return None
+                start, blank = newline + 1, self._blank_before(newline)
+                if blank:
+                    break
+                self.search = start
+        end = buf.find(b"\n", start)
+        if end < 0 and not final:
+            self.search = max(start - 3, self.body)  # this line again, with more data
+            return None
+        return start, blank, (end + 1 if end >= 0 else len(buf))
+
+    def _blank_before(self, newline: int) -> int:
+        """Length of the line that ``buf[newline]`` ends when that line is empty ("\n"
+        or "\r\n"), else 0. buf[0] always starts a line: the stream's first byte, or
+        the first byte after a separator line once buf is compacted."""
+        buf = self.buf
+        if newline == 0 or buf[newline - 1] == 0x0A:
+            return 1
+        if buf[newline - 1] == 0x0D and (newline == 1 or buf[newline - 2] == 0x0A):
+            return 2
+        return 0
 
 
 def next_separator(stream: BinaryIO, offset: int) -> int | None:

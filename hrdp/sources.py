@@ -241,7 +241,8 @@ def _messages(source: str, stream: _Readable, head: bytes, layers: int) -> Itera
     if codec is not None:
         yield from _guard(source, _decompressed(source, reader, codec, layers), codec.name)
     elif is_mbox_start(head):
-        for index, (sender, data) in enumerate(split_mbox(reader)):
+        chunks = iter(lambda: reader.read(BUFFER_SIZE), b"")
+        for index, (sender, data) in enumerate(split_mbox(chunks)):
             yield RawMessage(source, index, data, mbox_from=sender)
     else:
         yield RawMessage(source, 0, reader.read())
