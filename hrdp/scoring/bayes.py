@@ -15,19 +15,19 @@ documents the format; ``BayesModel.load`` checks every field and bounds every si
 from __future__ import annotations
 
 import gzip
-import heapq
 import json
 import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
+from itertools import compress, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrdp.errors import ScorerError
 from hrdp.scoring.base import Score
-from hrdp.scoring.tokens import TOKENIZER_VERSION, tokenize
+from hrdp.scoring.tokens import MIN_WORD, TOKENIZER_VERSION, MessageView, read_tokens, tokenize
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
@@ -233,11 +233,58 @@ def combine(clues: list[Clue]) -> float:
     """Fisher/Robinson chi-squared combining (SpamBayes' chi2_spamprob): 0 ham .. 1 spam."""
     if not clues:
         return 0.5
-    freedom = 2 * len(clues)
-    ham_evidence = chi2q(-2.0 * math.fsum(map(_LN_F, clues)), freedom)  # exact: any order
-    spam_evidence = chi2q(-2.0 * math.fsum(map(_LN_NOT_F, clues)), freedom)
+    return _chi_combined(math.fsum(map(_LN_F, clues)), math.fsum(map(_LN_NOT_F, clues)),
+                         len(clues))
+
+
+def _chi_combined(ln_f: float, ln_not_f: float, count: int) -> float:
+    """combine() from the sums of ln f and ln(1 - f) of ``count`` clues (fsum: exact, so
+    the same in any order)."""
+    ham_evidence = chi2q(-2.0 * ln_f, 2 * count)
+    spam_evidence = chi2q(-2.0 * ln_not_f, 2 * count)
     # S = 1 - spam_evidence, H = 1 - ham_evidence; SpamBayes returns (S - H + 1) / 2.
     return (ham_evidence - spam_evidence + 1.0) / 2.0
+
+
+class RankedClues:
+    """A clue table ranked once, strongest first (ties by token, as sorting the Clue tuples
+    breaks them): a message's clues are then ints, sorted in C, their logs read by index.
+    Tokens shorter than MIN_WORD are left out: the tokenizer makes none."""
+
+    def __init__(self, table: Mapping[str, Clue]) -> None:
+        self.clues = sorted(table.values(), reverse=True)
+        self.rank = {clue[4]: i for i, clue in enumerate(self.clues) if len(clue[4]) >= MIN_WORD}
+        self.ln_f = [clue[2] for clue in self.clues]
+        self.ln_not_f = [clue[3] for clue in self.clues]
+        self.spammy = [clue[1] > 0.5 for clue in self.clues]
+        self.hammy = [clue[1] < 0.5 for clue in self.clues]
+
+    def select(self, tokens: set[str], words: Iterable[str] = (),
+               excluded: Iterable[str] = ()) -> list[int]:
+        """Ranks of the MAX_DISCRIMINATORS strongest clues among ``tokens`` and ``words``
+        (less ``excluded``), strongest first. The set intersections run in C."""
+        keys = self.rank.keys()
+        found = keys & tokens
+        if words:
+            found |= (keys & words).difference(excluded)
+        ranks = sorted(map(self.rank.__getitem__, found))
+        del ranks[MAX_DISCRIMINATORS:]
+        return ranks
+
+    def combine(self, ranks: list[int]) -> float:
+        if not ranks:
+            return 0.5
+        return _chi_combined(math.fsum(map(self.ln_f.__getitem__, ranks)),
+                             math.fsum(map(self.ln_not_f.__getitem__, ranks)), len(ranks))
+
+    def strongest(self, ranks: list[int]) -> list[str]:
+        """The strongest spam clues, then ham clues (a few each), as "spam 'token' 0.990"."""
+        clues = self.clues
+        spammy = islice(compress(ranks, map(self.spammy.__getitem__, ranks)), DETAIL_TOKENS)
+        hammy = islice(compress(ranks, map(self.hammy.__getitem__, ranks)), DETAIL_TOKENS)
+        return [f"spam {_show(clues[i][4])} {clues[i][1]:.3f}" for i in spammy] + [
+            f"ham {_show(clues[i][4])} {clues[i][1]:.3f}" for i in hammy
+        ]
 
 
 _LN_F, _LN_NOT_F = itemgetter(2), itemgetter(3)
@@ -281,33 +328,19 @@ class BayesScorer:
             )
         self.model_path = str(path)
         # Read-only after this point: score() shares nothing mutable between threads.
-        self._table = clue_table(model)
+        self._ranked = RankedClues(clue_table(model))
 
     def clues(self, tokens: set[str]) -> list[Clue]:
-        """The MAX_DISCRIMINATORS strongest clues of a message (in no particular order).
-
-        Set order differs between processes (string hashing), so nothing here may depend
-        on it: ties at the cut are broken by token, and combine() sums with fsum."""
-        get = self._table.get  # one probe per token: the table is large and cache-cold
-        found = [clue for token in tokens if (clue := get(token)) is not None]
-        if len(found) > MAX_DISCRIMINATORS:
-            found.sort(reverse=True)  # whole tuples: ties go by token, alike in every process
-            del found[MAX_DISCRIMINATORS:]
-        return found
+        """The MAX_DISCRIMINATORS strongest clues of a message, strongest first."""
+        return [self._ranked.clues[i] for i in self._ranked.select(tokens)]
 
     def score(self, message: ParsedMessage) -> Score:
-        clues = self.clues(tokenize(message))
-        value = combine(clues)
+        # The body words are looked up as split, not joined into the token set first.
+        tokens, words, long_words = read_tokens(MessageView(message))
+        ranked = self._ranked
+        ranks = ranked.select(tokens, words, long_words)
+        value = ranked.combine(ranks)
         spam = value >= self.threshold
         detail = ["unsure"] if self.unsure[0] <= value < self.unsure[1] else []
-        detail += _strongest(clues)
+        detail += ranked.strongest(ranks)
         return Score(value, self.threshold, spam, detail)
-
-
-def _strongest(clues: list[Clue]) -> list[str]:
-    """The strongest spam clues, then ham clues (a few each), as "spam 'token' 0.990"."""
-    spammy = heapq.nlargest(DETAIL_TOKENS, [c for c in clues if c[1] > 0.5])  # ties: by token
-    hammy = heapq.nlargest(DETAIL_TOKENS, [c for c in clues if c[1] < 0.5])
-    return [f"spam {_show(c[4])} {c[1]:.3f}" for c in spammy] + [
-        f"ham {_show(c[4])} {c[1]:.3f}" for c in hammy
-    ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.utils import parsedate_tz
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from hrdp.errors import ScorerError
 from hrdp.scoring.base import Score
-from hrdp.scoring.tokens import ADDRESS, MAX_HEADER, MessageView, render_html
+from hrdp.scoring.tokens import ADDRESS, MAX_HEADER, MessageView
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
@@ -57,9 +57,12 @@ def html_only(view: MessageView) -> bool:
 
 def html_image_only(view: MessageView) -> bool:
     """HTML_IMAGE_ONLY_*: images with hardly any text (the text is in the picture)."""
-    html_parts = [text for ctype, _cte, text in view.parts if ctype == "text/html"]
-    rendered = sum(len(render_html(text).split()) for text in html_parts)
-    return any("<img" in text.lower() for text in html_parts) and rendered < 60
+    if "<img" not in view.rawbody_lowered:  # no part has one: the common answer, in C
+        return False
+    html = [(text, shown) for (ctype, _cte, text), shown
+            in zip(view.parts, view.rendered, strict=True) if ctype == "text/html"]
+    return any("<img" in text.lower() for text, _shown in html) and sum(
+        len(shown.split()) for _text, shown in html) < 60
 
 
 def mime_base64_text(view: MessageView) -> bool:
@@ -77,6 +80,8 @@ def from_name_other_domain(view: MessageView) -> bool:
 def subject_all_caps(view: MessageView) -> bool:
     """SUBJ_ALL_CAPS: a subject of several words in capitals only."""
     subject = view.message.header("Subject")[:MAX_HEADER]
+    if subject.isascii() and not subject.isupper():
+        return False  # the common case, in C: no capital letter, or a small one
     letters = [c for c in subject if c.isalpha()]
     return len(letters) >= 10 and all(c.isupper() for c in letters) and " " in subject.strip()
 
@@ -87,10 +92,17 @@ def subject_unique_id(view: MessageView) -> bool:
     return re.search(r"\S\s{5,}[\w#-]{3,}\s*\Z", raw) is not None
 
 
+# Dates parsedate_tz() surely reads (day name, day, month, year, time, numeric zone):
+# most of them, answered without its Python-level parse.
+_PLAIN_DATE = re.compile(r"(?:[A-Za-z]+, )?[0-9]{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|"
+                         r"Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}(?::[0-9]{2})? [+-][0-9]{4}"
+                         r"(?: .*)?\Z")
+
+
 def invalid_date(view: MessageView) -> bool:
     """INVALID_DATE: a Date field that RFC 5322 readers cannot parse."""
     date = view.message.header("Date")
-    return bool(date) and parsedate_tz(date) is None
+    return bool(date) and not _PLAIN_DATE.match(date) and parsedate_tz(date) is None
 
 
 def thread_reply(view: MessageView) -> bool:
@@ -98,14 +110,14 @@ def thread_reply(view: MessageView) -> bool:
     return bool(view.message.header("In-Reply-To") or view.message.header("References"))
 
 
-_UPPER, _LOWER = bytes(range(65, 91)), bytes(range(97, 123))
+# ASCII capitals to "U", small letters to "l", every other byte to a space.
+_CASES = bytes(85 if 65 <= c <= 90 else 108 if 97 <= c <= 122 else 32 for c in range(256))
 
 
 def body_mostly_caps(view: MessageView) -> bool:
     """UPPERCASE_50_75 / _75_100: half the (ASCII) letters of a real body are capitals."""
-    text = view.body[:5000].encode("ascii", "ignore")
-    upper = len(text) - len(text.translate(None, _UPPER))  # counted in C, not per char
-    lower = len(text) - len(text.translate(None, _LOWER))
+    cases = view.body[:5000].encode("utf-8", "surrogatepass").translate(_CASES)  # all in C
+    upper, lower = cases.count(b"U"), cases.count(b"l")
     return upper + lower >= 200 and upper > lower
 
 
@@ -162,6 +174,143 @@ def _at_word_start(text: str, phrase: str) -> bool:
     while start > 0 and phrase[0].isalnum() and text[start - 1].isalnum():
         start = text.find(phrase, start + 1)
     return start != -1
+
+
+def _trie(phrases: Collection[str]) -> str:
+    """One regex for ``phrases``, factored by common prefix so re tries each character of
+    the text against one branch per next character (a space in a phrase matches a run of
+    whitespace). Where one phrase ends inside another the longer is tried first."""
+    root: dict[str, Any] = {}
+    for phrase in phrases:
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a phrase ends here
+    return _trie_node(root)
+
+
+def _trie_node(node: dict[str, Any]) -> str:
+    branches = []
+    for char, child in sorted(node.items()):
+        if char:
+            chain = [char]
+            while len(child) == 1 and "" not in child:  # a plain run: no recursion per char
+                char, child = next(iter(child.items()))
+                chain.append(char)
+            text = "".join(r"\s+" if c == " " else re.escape(c) for c in chain)
+            branches.append(text + _trie_node(child))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in node else body
+
+
+class PhraseMatcher:
+    """All phrases of the phrase rules in one pass over the lower-cased body, with
+    Rule.hits' meaning (a phrase where a word starts, whitespace runs folded), instead of
+    one str.find per phrase.
+
+    Phrases that open with a letter or digit make one prefix-factored regex, tried only
+    where a word can start: at the start and after a character that is not a letter or
+    digit. To make those few for re's C loop to find, the text is first translated
+    (bytes.translate of its UTF-8: ASCII only, in C): whitespace becomes a space and every
+    other ASCII character no phrase holds becomes ``mark``. The regex is then tried after
+    a space, ``mark`` or the punctuation the phrases hold, and after non-ASCII characters
+    that are not alphanumeric. None of this changes where a phrase matches. Phrases
+    opening with anything else ('"remove"', "!!!") may start anywhere: one regex per
+    opening character.
+
+    A match is the longest phrase at its place; the phrases it starts with are there too,
+    so each phrase stands for their rules as well. Each search goes on one character past
+    the start of its last match, so overlapping phrases are all found."""
+
+    def __init__(self, owners: Mapping[str, Collection[int]]) -> None:
+        self._rules = {
+            phrase: frozenset(index for end in range(1, len(phrase) + 1)
+                              for index in owners.get(phrase[:end], ()))
+            for phrase in owners
+        }
+        chars = set("".join(owners))
+        mark = next(chr(c) for c in range(32) if chr(c) not in chars and not chr(c).isspace())
+        table = [c if chr(c).isalnum() or chr(c) in chars else ord(mark) for c in range(128)]
+        self._table = bytes(32 if chr(c).isspace() else table[c] for c in range(128)) + bytes(
+            range(128, 256))
+        punctuation = sorted(c for c in chars if c.isascii() and not c.isalnum() and c != " ")
+        opening: dict[str, list[str]] = {}
+        for phrase in owners:
+            opening.setdefault("" if phrase[0].isalnum() else phrase[0], []).append(phrase)
+        words = opening.pop("", [])
+        self._patterns = [re.compile(f"({_trie(group)})") for group in opening.values()]
+        self._start = self._non_ascii = None
+        if words:
+            trie = _trie(words)
+            self._start = re.compile(trie)
+            before = re.escape("".join([" ", mark, *punctuation]))
+            self._patterns.append(re.compile(f"[{before}]({trie})"))
+            self._non_ascii = re.compile(rf"[^\x00-\x7f\w]({trie})")  # not ASCII, not alnum
+
+    def rules_hit(self, text: str) -> set[int]:
+        """The indexes of the rules with a phrase in ``text`` (the body, lower-cased)."""
+        patterns = self._patterns
+        if not text.isascii() and self._non_ascii is not None:
+            patterns = [*patterns, self._non_ascii]
+        data = text.encode("utf-8", "surrogatepass").translate(self._table)
+        text = data.decode("utf-8", "surrogatepass")
+        found: set[str] = set()
+        if self._start is not None and (match := self._start.match(text)) is not None:
+            found.add(match.group())
+        for pattern in patterns:
+            search, pos = pattern.search, 0
+            while (match := search(text, pos)) is not None:
+                found.add(match.group(1))
+                pos = match.start(1) + 1
+        hit: set[int] = set()
+        for phrase in found:
+            hit |= self._rules[" ".join(phrase.split())]
+        return hit
+
+
+class RuleSet:
+    """Rules compiled for one pass over a message: header rules grouped by field (each
+    read once), every phrase in one PhraseMatcher, URI rules skipped when there is no
+    URI. ``hits(view)`` is ``[rule for rule in rules if rule.hits(view)]``, faster."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._headers: dict[str, list[tuple[int, Rule]]] = {}
+        self._tests: list[tuple[int, Callable[[MessageView], bool]]] = []
+        self._uris: list[tuple[int, re.Pattern[str]]] = []
+        owners: dict[str, set[int]] = {}
+        for index, rule in enumerate(self.rules):
+            if rule.kind == "header":
+                self._headers.setdefault(rule.target.lower(), []).append((index, rule))
+            elif rule.kind == "phrases":
+                for phrase in rule.phrases:
+                    owners.setdefault(phrase, set()).add(index)
+            elif rule.kind == "uri" and rule.pattern is not None:
+                self._uris.append((index, rule.pattern))
+            else:
+                self._tests.append((index, rule.hits))  # checks, body and rawbody regexes
+        try:
+            self._phrases = PhraseMatcher(owners) if owners else None
+        except RecursionError:
+            raise ScorerError("rules: too many phrases inside one another") from None
+
+    def hits(self, view: MessageView) -> list[Rule]:
+        hit = {index for index, test in self._tests if test(view)}
+        for name, rules in self._headers.items():
+            values = [value[:MAX_HEADER] for value in view.headers(name)]
+            for index, rule in rules:
+                if rule.pattern is None:
+                    if bool(values) == rule.exists:
+                        hit.add(index)
+                elif any(map(rule.pattern.search, values)):
+                    hit.add(index)
+        if self._phrases is not None:
+            hit |= self._phrases.rules_hit(view.lowered)
+        uris = set(view.uris) if self._uris else ()  # a link is often repeated
+        hit.update(index for index, pattern in self._uris if any(map(pattern.search, uris)))
+        return [rule for index, rule in enumerate(self.rules) if index in hit]
 
 
 def _problem(where: str, text: str) -> ScorerError:
@@ -282,10 +431,9 @@ class RulesScorer:
             raise ScorerError(f"rules scorer: threshold {threshold} is not a number")
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.rules = tuple(load_rules(options.get("file")))  # immutable: safe across threads
-        self._active = tuple(rule for rule in self.rules if rule.weight)
+        self._active = RuleSet([rule for rule in self.rules if rule.weight])
 
     def score(self, message: ParsedMessage) -> Score:
-        view = MessageView(message)
-        hits = [rule for rule in self._active if rule.hits(view)]
+        hits = self._active.hits(MessageView(message))
         value = round(sum(rule.weight for rule in hits), 3)
         return Score(value, self.threshold, value >= self.threshold, [r.show() for r in hits])

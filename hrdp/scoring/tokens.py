@@ -27,7 +27,8 @@ import html
 import re
 from email.message import Message
 from functools import cached_property
-from typing import TYPE_CHECKING
+from itertools import compress
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
@@ -62,10 +63,16 @@ _DATE_ZONE = re.compile(r"\s([+-]\d{4})\b")
 ADDRESS = re.compile(r"(?<![\w.+=!%~-])([\w.+=!%~-]+)@([\w-]+(?:\.[\w-]+)+)")
 # Both start with a literal, which re scans for in C; the scheme is checked afterwards.
 _URI_REST = re.compile(r"://[^\s<>\"']+")
+_URL_TAIL = re.compile(r"://([^\s<>\"'/?#:]+)([^\s<>\"']*)")  # _URL after the scheme
 _MAILTO = re.compile(r"mailto:[^\s<>\"']+")
 _SCHEMES = ("https", "http", "ftp")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s\";]+)", re.IGNORECASE)
 _FILENAME = re.compile(r"\bname\s*=\s*\"?([^\";]+)", re.IGNORECASE)
+
+
+_KEPT_SIZES = frozenset(range(MIN_WORD, MAX_WORD + 1))
+# The fields read from each MIME part, found in one pass over its header.
+_PART_FIELDS = {"content-type": 0, "content-transfer-encoding": 1, "content-disposition": 2}
 
 
 def _clip(value: str) -> str:
@@ -96,135 +103,218 @@ def _address_tokens(prefix: str, value: str, tokens: set[str], *, full: bool) ->
     return len(found)
 
 
-def header_tokens(message: ParsedMessage, tokens: set[str]) -> None:
+def header_tokens(view: MessageView, tokens: set[str]) -> None:
     """Tokens from the header: names present, subject words, addresses, mailer, ids."""
-    for name in message.msg:  # header names, in order
-        if name.lower() not in SKIPPED_HEADERS:
-            tokens.add(f"header:{name[:MAX_TOKEN]}")  # case kept: spamware spells oddly
-    subject = message.header("Subject")[:MAX_HEADER]
+    tokens.update(f"header:{name[:MAX_TOKEN]}" for name in view.message.msg
+                  if name.lower() not in SKIPPED_HEADERS)  # case kept: spamware spells oddly
+    header = view.header
+    subject = header("Subject")[:MAX_HEADER]
     tokens.update(f"subject:{w[:MAX_TOKEN]}" for w in subject.split())  # case kept
     if not subject:
         tokens.add("subject:none")
-    _address_tokens("from:", message.header("From"), tokens, full=True)
-    _address_tokens("reply-to:", message.header("Reply-To"), tokens, full=False)
-    count = _address_tokens("to:", message.header("To"), tokens, full=False)
-    count += _address_tokens("cc:", message.header("Cc"), tokens, full=False)
+    _address_tokens("from:", header("From"), tokens, full=True)
+    _address_tokens("reply-to:", header("Reply-To"), tokens, full=False)
+    count = _address_tokens("to:", header("To"), tokens, full=False)
+    count += _address_tokens("cc:", header("Cc"), tokens, full=False)
     tokens.add(f"rcpts:{_bucket(count)}" if count else "rcpts:none")
-    mailer = message.header("X-Mailer") or message.header("User-Agent")
+    mailer = header("X-Mailer") or header("User-Agent")
     tokens.add(f"mailer:{_clip(mailer)}" if mailer else "mailer:none")
-    found = _MESSAGE_ID.match(message.header("Message-ID").strip())
+    found = _MESSAGE_ID.match(header("Message-ID").strip())
     tokens.add(f"message-id:@{found.group(1).lower()[:MAX_TOKEN]}" if found else "message-id:bad")
-    zone = _DATE_ZONE.search(message.header("Date"))
+    zone = _DATE_ZONE.search(header("Date"))
     tokens.add(f"date-zone:{zone.group(1)}" if zone else "date-zone:none")
 
 
-def _crack_url(match: re.Match[str], tokens: set[str]) -> str:
-    """SpamBayes' crack_urls: "proto:http", host labels, path pieces; the URL is removed."""
-    tokens.add(f"proto:{match.group(1).lower()}")
-    host = match.group(2).lower()
+def _url_tokens(proto: str, host: str, rest: str, tokens: set[str]) -> None:
+    """SpamBayes' crack_urls: "proto:http", host labels, path pieces (of lower-cased text)."""
+    tokens.add(f"proto:{proto}")
     if _IP.match(host):
         tokens.add("url:ip-address")
     else:
         labels = host.split(".")
-        tokens.update(f"url:{label[:MAX_TOKEN]}" for label in labels)
+        tokens.update([f"url:{label[:MAX_TOKEN]}" for label in labels])
         tokens.add(f"url-host:{'.'.join(labels[-2:])[:MAX_TOKEN]}")
-    rest = match.group(0)[len(match.group(1)) + 3 + len(host) :]
-    tokens.update(f"url:{piece[:MAX_TOKEN]}" for piece in _URL_PIECES.split(rest) if piece)
-    return " "
+    tokens.update([f"url:{piece[:MAX_TOKEN]}" for piece in _URL_PIECES.split(rest) if piece])
 
 
-def text_tokens(text: str, is_html: bool, tokens: set[str]) -> None:
-    """Tokens from one decoded text part (lower-cased, URLs cracked, tags dropped)."""
+def _cut_urls(text: str, tokens: set[str]) -> str:
+    """``_URL.sub(" ", text)``, each URL cracked into ``tokens`` on the way.
+
+    "://" is found first (a literal, which re scans for in C; the scheme alternation made
+    re try a match at every "h" and "f") and its scheme read backwards. A "://" without a
+    scheme is passed by one character, so a URL inside it is still found, as _URL finds it.
+    """
+    kept: list[str] = []
+    pos = last = 0
+    while (found := _URL_TAIL.search(text, pos)) is not None:
+        start = found.start()
+        proto = next((p for p in _SCHEMES if text.endswith(p, last, start)), None)
+        if proto is None:
+            pos = start + 1
+            continue
+        _url_tokens(proto, found.group(1), found.group(2), tokens)
+        kept += (text[last : start - len(proto)], " ")
+        pos = last = found.end()
+    kept.append(text[last:])
+    return "".join(kept)
+
+
+def text_tokens(text: str, is_html: bool, tokens: set[str], words: set[str]) -> None:
+    """One decoded text part: URL tokens into ``tokens`` and then the whitespace-split words
+    of the rest (lower-cased, tags dropped, entities decoded) into ``words``, unfiltered:
+    word_tokens() makes tokens of them once all parts were read."""
     text = text.lower()
     if "://" in text:
-        text = _URL.sub(lambda m: _crack_url(m, tokens), text)
+        text = _cut_urls(text, tokens)
     if is_html or "</" in text:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    for word in set(text.split()):
-        size = len(word)
-        if MIN_WORD <= size <= MAX_WORD:
-            tokens.add(word)
-        elif size > MAX_WORD:
-            if "@" in word:  # an address glued to text: its domain is the clue
-                tokens.add(f"email:{word.rpartition('@')[2][:MAX_TOKEN]}")
-            else:
-                tokens.add(f"skip:{word[0]} {size // 10 * 10}")
+    words.update(text.split())
 
 
-def decoded_text(part: Message, charset: str | None = None) -> str:
+def long_words(words: set[str], tokens: set[str]) -> list[str]:
+    """The words longer than MAX_WORD, each as a token in ``tokens``: the domain of an
+    address glued to text, else ``skip:<first char> <length//10*10>``."""
+    found = list(compress(words, map(MAX_WORD.__lt__, map(len, words))))  # C-level filter
+    for word in found:
+        if "@" in word:
+            tokens.add(f"email:{word.rpartition('@')[2][:MAX_TOKEN]}")
+        else:
+            tokens.add(f"skip:{word[0]} {len(word) // 10 * 10}")
+    return found
+
+
+def _structure_tokens(part: PartInfo, tokens: set[str]) -> None:
+    tokens.add(f"content-type:{part.ctype[:MAX_TOKEN]}")
+    if part.charset is not None:
+        tokens.add(f"charset:{part.charset[:MAX_TOKEN]}")
+    if part.encoding:
+        tokens.add(f"encoding:{_clip(part.encoding)}")
+    found = _FILENAME.search(part.disposition)
+    if found:
+        tokens.add(f"filename-ext:{_clip(found.group(1).rpartition('.')[2])}")
+
+
+def read_tokens(view: MessageView) -> tuple[set[str], set[str], list[str]]:
+    """(tokens but the body words, every body word unfiltered, the words too long to be a
+    token): what tokenize() joins, and what BayesScorer looks up without joining."""
+    tokens: set[str] = set()
+    words: set[str] = set()
+    header_tokens(view, tokens)
+    for part in view.structure:
+        _structure_tokens(part, tokens)
+        if part.text:
+            text_tokens(part.text, part.ctype == "text/html", tokens, words)
+    return tokens, words, long_words(words, tokens)
+
+
+def tokenize(message: ParsedMessage, view: MessageView | None = None) -> set[str]:
+    """Every token of ``message``: header tokens, MIME structure, URL pieces, and the
+    words of MIN_WORD..MAX_WORD characters of its text parts. Pass the message's ``view``
+    when one exists: its text is then decoded only once."""
+    tokens, words, _long = read_tokens(MessageView(message) if view is None else view)
+    tokens.update(compress(words, map(_KEPT_SIZES.__contains__, map(len, words))))
+    return tokens
+
+
+class PartInfo(NamedTuple):
+    """What is read of one MIME part (``Message.walk()`` order)."""
+
+    ctype: str  # as Message.get_content_type() gives it
+    encoding: str  # the Content-Transfer-Encoding field as written ("" when absent)
+    disposition: str  # the Content-Disposition field ("" when absent)
+    charset: str | None  # the Content-Type charset parameter, lower-cased (None: none)
+    text: str | None  # decoded text of a text part read within MAX_TEXT, else None
+
+
+def _fields(part: Message) -> list[str | None]:
+    """Content-Type, -Transfer-Encoding and -Disposition (None when absent) in one pass:
+    Message.get() scans every field on each call. 8-bit values go through get() so they
+    read exactly as before (compat32 wraps them in a Header)."""
+    found: list[str | None] = [None, None, None]
+    for name, value in part.raw_items():
+        slot = _PART_FIELDS.get(name.lower())
+        if slot is not None and found[slot] is None:
+            found[slot] = value if isinstance(value, str) and value.isascii() else str(
+                part.get(name))
+    return found
+
+
+def _content_type(part: Message, value: str | None) -> str:
+    """Message.get_content_type() from the field already read."""
+    if value is None:
+        return part.get_default_type()
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _decoded(part: Message, charset: str | None) -> str:
     """A text part's payload, transfer- and charset-decoded (latin-1 when unknown)."""
-    if charset is None:
-        found = _CHARSET.search(str(part.get("Content-Type", "")))
-        charset = found.group(1).lower() if found else "latin-1"
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return ""
     try:
-        return data.decode(charset, "replace")
+        return data.decode(charset or "latin-1", "replace")
     except (LookupError, ValueError):  # unknown charset name: bytes as latin-1
         return data.decode("latin-1")
 
 
-def _part_tokens(part: Message, tokens: set[str]) -> str | None:
-    """Structure tokens of one MIME part; its text when it is a text part to read.
-
-    Header parameters are read with two regexes instead of get_param(), which parses
-    every parameter of the field on each call (a third of the tokenising time)."""
-    ctype = part.get_content_type()
-    tokens.add(f"content-type:{ctype[:MAX_TOKEN]}")
-    found = _CHARSET.search(str(part.get("Content-Type", "")))
-    charset = found.group(1).lower()[:MAX_TOKEN] if found else "latin-1"
-    if found:
-        tokens.add(f"charset:{charset}")
-    encoding = part.get("Content-Transfer-Encoding")
-    if encoding:
-        tokens.add(f"encoding:{_clip(str(encoding))}")
-    found = _FILENAME.search(str(part.get("Content-Disposition", "")))
-    if found:
-        tokens.add(f"filename-ext:{_clip(found.group(1).rpartition('.')[2])}")
-    if not ctype.startswith("text/") or part.is_multipart():
-        return None
-    return decoded_text(part, charset)
-
-
-def tokenize(message: ParsedMessage) -> set[str]:
-    """Every token of ``message``: header tokens, then the words of its text parts."""
-    tokens: set[str] = set()
-    header_tokens(message, tokens)
+def read_parts(msg: Message) -> list[PartInfo]:
+    """Every part of ``msg``; text parts decoded until MAX_TEXT characters were read."""
+    parts: list[PartInfo] = []
     budget = MAX_TEXT
-    for part in message.msg.walk():
-        text = _part_tokens(part, tokens)
-        if not text or budget <= 0:
-            continue
-        text_tokens(text[:budget], part.get_content_subtype() == "html", tokens)
-        budget -= len(text)
-    return tokens
+    for part in msg.walk():
+        content_type, encoding, disposition = _fields(part)
+        ctype = _content_type(part, content_type)
+        found = _CHARSET.search(content_type) if content_type else None
+        charset = found.group(1).lower() if found else None
+        text = None
+        if budget > 0 and ctype.startswith("text/") and not part.is_multipart():
+            text = _decoded(part, charset)[:budget]
+            budget -= len(text)
+        parts.append(PartInfo(ctype, encoding or "", disposition or "", charset, text))
+    return parts
 
 
 class MessageView:
-    """A message's text as SpamAssassin's rules read it: ``body`` (rendered text),
-    ``rawbody`` (HTML kept) and ``uris``; decoded lazily, once. Built per message and
-    never shared, so scorers that use it stay thread-safe."""
+    """A message as scorers read it, each piece decoded lazily and once: header values,
+    MIME ``structure``, and SpamAssassin's views of the text: ``body`` (rendered text),
+    ``rawbody`` (HTML kept) and ``uris``. Built per message and never shared, so scorers
+    that use it stay thread-safe."""
 
     def __init__(self, message: ParsedMessage) -> None:
         self.message = message
+        self._headers: dict[str, list[str]] = {}
+
+    def headers(self, name: str) -> list[str]:
+        """Every occurrence of a header, decoded (ParsedMessage.headers), read once."""
+        key = name.lower()
+        values = self._headers.get(key)
+        if values is None:
+            values = self._headers[key] = self.message.headers(key)
+        return values
+
+    def header(self, name: str) -> str:
+        """The first occurrence of a header, decoded ("" when absent)."""
+        values = self.headers(name)
+        return values[0] if values else ""
+
+    @cached_property
+    def structure(self) -> list[PartInfo]:
+        return read_parts(self.message.msg)
 
     @cached_property
     def parts(self) -> list[tuple[str, str, str]]:
-        """(content type, transfer encoding, decoded text) of every text part."""
-        found: list[tuple[str, str, str]] = []
-        budget = MAX_TEXT
-        for part in self.message.msg.walk():
-            ctype = part.get_content_type()
-            if not ctype.startswith("text/") or part.is_multipart() or budget <= 0:
-                continue
-            text = decoded_text(part)[:budget]
-            budget -= len(text)
-            found.append((ctype, str(part.get("Content-Transfer-Encoding", "")).strip().lower(),
-                          text))
-        return found
+        """(content type, transfer encoding, decoded text) of every text part read."""
+        return [(part.ctype, part.encoding.strip().lower(), part.text)
+                for part in self.structure if part.text is not None]
+
+    @cached_property
+    def rendered(self) -> list[str]:
+        """Each text part as a reader sees it: HTML tags dropped, entities decoded."""
+        return [render_html(text) if ctype == "text/html" else text
+                for ctype, _cte, text in self.parts]
 
     @cached_property
     def rawbody(self) -> str:
@@ -232,25 +322,32 @@ class MessageView:
 
     @cached_property
     def body(self) -> str:
-        """Text as a reader sees it: HTML tags dropped, entities decoded."""
-        html_type = "text/html"
-        return "\n".join(render_html(t) if c == html_type else t for c, _cte, t in self.parts)
+        return "\n".join(self.rendered)
+
+    @cached_property
+    def lowered(self) -> str:
+        return self.body.lower()
 
     @cached_property
     def folded(self) -> str:
-        """The body lower-cased, whitespace runs folded to one space: what phrases match."""
-        return " ".join(self.body.lower().split())
+        """The body lower-cased, whitespace runs folded to one space (Rule.hits' phrases)."""
+        return " ".join(self.lowered.split())
+
+    @cached_property
+    def rawbody_lowered(self) -> str:
+        return self.rawbody.lower()
 
     @cached_property
     def uris(self) -> list[str]:
         """URIs of the raw body, lower-cased (a case-blind scan is 5x slower)."""
-        text = self.rawbody.lower()
+        text = self.rawbody_lowered
         uris = []
         for match in _URI_REST.finditer(text):
-            before = text[max(0, match.start() - 5) : match.start()]
-            scheme = next((s for s in _SCHEMES if before.endswith(s)), None)
-            if scheme is not None:
-                uris.append(scheme + match.group(0))
+            start = match.start()
+            for scheme in _SCHEMES:
+                if text.endswith(scheme, 0, start):
+                    uris.append(scheme + match.group())
+                    break
         return uris + _MAILTO.findall(text)
 
 
