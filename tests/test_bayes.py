@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ from hrdp.scoring.bayes import (
     clue_table,
     combine,
 )
-from hrdp.scoring.tokens import TOKENIZER_VERSION, tokenize
+from hrdp.scoring.tokens import _URL, TOKENIZER_VERSION, _cut_urls, _url_tokens, tokenize
 from hrdp.training import train
 
 
@@ -312,3 +313,78 @@ def test_accuracy_on_the_spamassassin_corpus(corpus: Path, tmp_path: Path) -> No
     for message in messages:
         bayes.score(message)
     assert len(messages) / (time.perf_counter() - start) > 500  # a loose floor: CI is slow
+
+
+# --- the fast paths give what the plain definitions give ------------------------------------
+
+URL_TEXTS = [
+    "x://foo/http://bar.example/p", "http:///x http://ok.example", "hhttps://x.example/a?b=c#d",
+    "ahttp://x.example", "ftps://x.example", "http://a.example/http://b.example/q",
+    "'http://q.example' \"ftp://files.example/x.tar\"", "https://1.2.3.4:8080/a_b+c~d",
+    "://x http://a.b.c.example/ https://a.b.c.example/ http://a.b.c.example/", "http://",
+    "http://host", "see http://a..b.example./x and https://x.y/%20z",
+]
+
+
+@pytest.mark.parametrize("text", URL_TEXTS)
+def test_urls_cut_as_the_url_regex_cuts_them(text: str) -> None:
+    """_cut_urls finds "://" first and reads the scheme backwards: the same URLs, tokens
+    and remaining text as _URL.sub with a cracking callback."""
+    expected: set[str] = set()
+
+    def crack(match: re.Match[str]) -> str:
+        _url_tokens(match.group(1), match.group(2), match.group(0)[len(match.group(1)) + 3
+                                                                   + len(match.group(2)):],
+                    expected)
+        return " "
+
+    remaining = _URL.sub(crack, text)
+    found: set[str] = set()
+    assert _cut_urls(text, found) == remaining
+    assert found == expected
+
+
+# SHA-256 over every spamassassin/ message's sorted tokens (file name first), taken with the
+# tokenizer as it was before the speed work: the tokens, and so the models, are unchanged.
+CORPUS_TOKENS_SHA256 = "faf549eb75078a69cda6a922390ee6c09f18e8363d157a658eed5d60d12bff39"
+
+
+def test_tokens_of_the_spamassassin_corpus_are_unchanged(corpus: Path) -> None:
+    digest = hashlib.sha256()
+    for path in sorted((corpus / "spamassassin").glob("*/*.eml")):
+        tokens = sorted(tokenize(ParsedMessage(path.read_bytes())))
+        digest.update("\n".join([path.name, *tokens, ""]).encode("utf-8", "surrogatepass"))
+    assert digest.hexdigest() == CORPUS_TOKENS_SHA256
+
+
+def reference_score(table: dict[str, tuple[float, float, float, float, str]],
+                    message: ParsedMessage) -> tuple[float, list[tuple[float, float, str]]]:
+    """The plain definition: every token's clue, the strongest MAX_DISCRIMINATORS, combined."""
+    clues = sorted((table[token] for token in tokenize(message) if token in table),
+                   reverse=True)[:150]
+    return combine(clues), [(clue[1], clue[0], clue[4]) for clue in clues]
+
+
+def show(token: str) -> str:
+    text = repr(token)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def test_scores_are_the_plain_definition_on_the_corpus(corpus: Path, tmp_path: Path) -> None:
+    """BayesScorer.score (body words looked up as split, clues ranked at load) gives the
+    value, verdict and strongest clues of the plain token-set definition on every message."""
+    paths = sorted((corpus / "spamassassin").glob("*/*.eml"))
+    model = BayesModel()
+    for path in paths[::2]:
+        model.learn(ParsedMessage(path.read_bytes()), path.parent.name == "spam")
+    model.save(tmp_path / "model.json")
+    bayes = scorer(tmp_path / "model.json")
+    table = clue_table(model)
+    for path in paths[1::2]:
+        message = ParsedMessage(path.read_bytes())
+        value, clues = reference_score(table, message)
+        score = bayes.score(message)
+        assert score.value == value, path.name
+        spam = [f"spam {show(token)} {prob:.3f}" for prob, _s, token in clues if prob > 0.5][:3]
+        ham = [f"ham {show(token)} {prob:.3f}" for prob, _s, token in clues if prob < 0.5][:3]
+        assert [d for d in score.detail if d != "unsure"] == spam + ham, path.name
