@@ -304,9 +304,8 @@ class MessageView:
         return values
 
     def header(self, name: str) -> str:
-        """The first occurrence of a header, decoded ("" when absent)."""
-        values = self.headers(name)
-        return values[0] if values else ""
+        """The first occurrence of a header, decoded ("" when absent; cached by the message)."""
+        return self.message.header(name)
 
     @cached_property
     def structure(self) -> list[PartInfo]:
