@@ -20,8 +20,8 @@ from hrdp.dnscheck import (
     DomainChecker,
     decide,
     make_checker,
-    parse_nameserver,
 )
+from hrdp.dnsnet import parse_nameserver
 from hrdp.errors import DnsError
 from hrdp.message import Domain, normalise_domain
 
