@@ -9,7 +9,7 @@ import pytest
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
 from hrdp.scoring.auto import AutoScorer
-from hrdp.scoring.bayes import BayesModel
+from hrdp.scoring.bayes_model import BayesModel
 from hrdp.scoring.rules import DEFAULT_THRESHOLD as RULES_THRESHOLD
 from tests.conftest import REPO
 

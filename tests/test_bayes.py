@@ -19,16 +19,9 @@ import pytest
 
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
-from hrdp.scoring.bayes import (
-    DEFAULT_THRESHOLD,
-    FORMAT,
-    VERSION,
-    BayesModel,
-    BayesScorer,
-    chi2q,
-    clue_table,
-    combine,
-)
+from hrdp.scoring.bayes import DEFAULT_THRESHOLD, BayesScorer
+from hrdp.scoring.bayes_classifier import chi2q, clue_table, combine
+from hrdp.scoring.bayes_model import FORMAT, VERSION, BayesModel
 from hrdp.scoring.tokens import _URL, TOKENIZER_VERSION, _cut_urls, _url_tokens, tokenize
 from hrdp.training import train
 
@@ -388,3 +381,15 @@ def test_scores_are_the_plain_definition_on_the_corpus(corpus: Path, tmp_path: P
         spam = [f"spam {show(token)} {prob:.3f}" for prob, _s, token in clues if prob > 0.5][:3]
         ham = [f"ham {show(token)} {prob:.3f}" for prob, _s, token in clues if prob < 0.5][:3]
         assert [d for d in score.detail if d != "unsure"] == spam + ham, path.name
+
+
+def test_names_moved_out_of_bayes_stay_importable_from_it() -> None:
+    """bayes.py was split (bayes_model: the file; bayes_classifier: the maths); code that
+    imports the old names from bayes (bench/, hrdp/training.py) gets the same objects."""
+    from hrdp.scoring import bayes, bayes_classifier, bayes_model
+
+    for name in ("FORMAT", "VERSION", "MAX_COUNT", "MAX_FILE_BYTES", "BayesModel"):
+        assert getattr(bayes, name) is getattr(bayes_model, name)
+    for name in ("MAX_DISCRIMINATORS", "Clue", "RankedClues", "chi2q", "clue_table", "combine",
+                 "token_probability"):
+        assert getattr(bayes, name) is getattr(bayes_classifier, name)

@@ -11,8 +11,10 @@ import pytest
 
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
-from hrdp.scoring.rules import DEFAULT_THRESHOLD, RuleSet, RulesScorer, load_rules, parse_rule
-from hrdp.scoring.tokens import MessageView
+from hrdp.scoring.message_view import MessageView
+from hrdp.scoring.rule_file import load_rules, parse_rule
+from hrdp.scoring.rule_set import RuleSet
+from hrdp.scoring.rules import DEFAULT_THRESHOLD, RulesScorer
 from tests.conftest import REPO
 
 BASE = {
@@ -323,3 +325,20 @@ def test_rule_set_hits_each_rule_on_the_spamassassin_corpus(corpus: Path) -> Non
         for name in found:
             counts[name] += 1
     assert counts == CORPUS_HITS
+
+
+def test_names_moved_out_of_rules_stay_importable_from_it() -> None:
+    """rules.py was split (rule_checks, rule_set, rule_file, message_view); code that
+    imports the old names from rules or tokens still gets the same objects."""
+    from hrdp.scoring import message_view, rule_checks, rule_file, rule_set, rules, tokens
+
+    for name in ("CHECKS",):
+        assert getattr(rules, name) is getattr(rule_checks, name)
+    for name in ("KINDS", "PhraseMatcher", "Rule", "RuleSet"):
+        assert getattr(rules, name) is getattr(rule_set, name)
+    for name in ("BUILTIN_FILE", "MAX_WEIGHT", "load_rules", "parse_rule", "read_rules"):
+        assert getattr(rules, name) is getattr(rule_file, name)
+    for name in ("ADDRESS", "MAX_HEADER", "MAX_TEXT", "MessageView", "PartInfo", "read_parts",
+                 "render_html"):
+        assert getattr(tokens, name) is getattr(message_view, name)
+    assert rule_file.BUILTIN_FILE.is_file()

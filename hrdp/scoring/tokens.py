@@ -1,6 +1,5 @@
-"""Read a message's words: tokens for ``bayes`` (as SpamBayes' tokenizer.py makes them)
-and the decoded text views ``rules`` match (``MessageView``, as SpamAssassin's body,
-rawbody and uri rules see a message).
+"""A message's tokens for ``bayes``, as SpamBayes' tokenizer.py makes them, read from its
+``MessageView`` (message_view.py: the MIME walk and the decoded text).
 
 The choices follow what SpamBayes measured (Tim Peters' notes in tokenizer.py):
 
@@ -15,29 +14,56 @@ The choices follow what SpamBayes measured (Tim Peters' notes in tokenizer.py):
   receiving MTAs add (Received, Delivered-To, Return-Path, ...) and other filters'
   verdicts (X-Spam-*) are skipped: they describe the inbound path, not the message.
 
-Each message gives a set (a token counts once per message, as in SpamBayes). Reading
-stops after ``MAX_TEXT`` characters of decoded text so one huge message cannot stall a
-batch (SpamAssassin's body_part_scan_size does the same); tokenising stays a few
-regexes and C-level splits per part.
+Each message gives a set (a token counts once per message, as in SpamBayes). Only the
+first ``MAX_TEXT`` characters of decoded text are read (MessageView stops there);
+tokenising stays a few regexes and C-level splits per part.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from email.message import Message
-from functools import cached_property
 from itertools import compress
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from hrdp.scoring.message_view import (
+    ADDRESS,
+    MAX_HEADER,
+    MAX_TEXT,
+    SCHEMES,
+    TAG,
+    MessageView,
+    PartInfo,
+    read_parts,
+    render_html,
+)
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
 
+__all__ = [  # MessageView and its helpers were defined here first: still importable here
+    "ADDRESS",
+    "MAX_HEADER",
+    "MAX_TEXT",
+    "MAX_TOKEN",
+    "MAX_WORD",
+    "MIN_WORD",
+    "SKIPPED_HEADERS",
+    "TOKENIZER_VERSION",
+    "MessageView",
+    "PartInfo",
+    "header_tokens",
+    "long_words",
+    "read_parts",
+    "read_tokens",
+    "render_html",
+    "text_tokens",
+    "tokenize",
+]
+
 TOKENIZER_VERSION = 1  # stored in the model: a model is only valid for the tokens it learnt
-MAX_TEXT = 20_000  # decoded characters read per message (SpamBayes reads all; we cap)
 MIN_WORD, MAX_WORD = 3, 12  # SpamBayes' word length window
 MAX_TOKEN = 40  # header values are clipped so tokens stay short
-MAX_HEADER = 4_000  # characters of one header value read (a megabyte Subject is no clue)
 
 # Header names that are not the author's doing: trace fields added on the way in,
 # other filters' verdicts, and the fields a list server adds (RFC 2369/2919) - spam
@@ -54,25 +80,13 @@ SKIPPED_HEADERS = frozenset(
 # Applied to lower-cased text: IGNORECASE would make the scan three times slower.
 _URL = re.compile(r"(https?|ftp)://([^\s<>\"'/?#:]+)[^\s<>\"']*")
 _URL_PIECES = re.compile(r"[/?=&.#%:;_+~-]+")
-_TAG = re.compile(r"<[^<>]*>")  # tags and comments; stops at "<" so "<<<<..." stays linear
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+\Z")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@([^<>@\s]+)>\Z")
 _DATE_ZONE = re.compile(r"\s([+-]\d{4})\b")
-# Local part, domain. The look-behind lets a match start only where a local part starts:
-# without it a long run of letters with no "@" is rescanned from every position (O(n^2)).
-ADDRESS = re.compile(r"(?<![\w.+=!%~-])([\w.+=!%~-]+)@([\w-]+(?:\.[\w-]+)+)")
-# Both start with a literal, which re scans for in C; the scheme is checked afterwards.
-_URI_REST = re.compile(r"://[^\s<>\"']+")
 _URL_TAIL = re.compile(r"://([^\s<>\"'/?#:]+)([^\s<>\"']*)")  # _URL after the scheme
-_MAILTO = re.compile(r"mailto:[^\s<>\"']+")
-_SCHEMES = ("https", "http", "ftp")
-_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s\";]+)", re.IGNORECASE)
 _FILENAME = re.compile(r"\bname\s*=\s*\"?([^\";]+)", re.IGNORECASE)
 
-
 _KEPT_SIZES = frozenset(range(MIN_WORD, MAX_WORD + 1))
-# The fields read from each MIME part, found in one pass over its header.
-_PART_FIELDS = {"content-type": 0, "content-transfer-encoding": 1, "content-disposition": 2}
 
 
 def _clip(value: str) -> str:
@@ -152,7 +166,7 @@ def _cut_urls(text: str, tokens: set[str]) -> str:
     pos = last = 0
     while (found := _URL_TAIL.search(text, pos)) is not None:
         start = found.start()
-        for proto in _SCHEMES:
+        for proto in SCHEMES:
             if text.endswith(proto, last, start):
                 url = proto + found.group()
                 if url not in seen:
@@ -175,7 +189,7 @@ def text_tokens(text: str, is_html: bool, tokens: set[str], words: set[str]) -> 
     if "://" in text:
         text = _cut_urls(text, tokens)
     if is_html or "</" in text:
-        text = _TAG.sub(" ", text)
+        text = TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
     words.update(text.split())
@@ -224,140 +238,3 @@ def tokenize(message: ParsedMessage, view: MessageView | None = None) -> set[str
     tokens, words, _long = read_tokens(MessageView(message) if view is None else view)
     tokens.update(compress(words, map(_KEPT_SIZES.__contains__, map(len, words))))
     return tokens
-
-
-class PartInfo(NamedTuple):
-    """What is read of one MIME part (``Message.walk()`` order)."""
-
-    ctype: str  # as Message.get_content_type() gives it
-    encoding: str  # the Content-Transfer-Encoding field as written ("" when absent)
-    disposition: str  # the Content-Disposition field ("" when absent)
-    charset: str | None  # the Content-Type charset parameter, lower-cased (None: none)
-    text: str | None  # decoded text of a text part read within MAX_TEXT, else None
-
-
-def _fields(part: Message) -> list[str | None]:
-    """Content-Type, -Transfer-Encoding and -Disposition (None when absent) in one pass:
-    Message.get() scans every field on each call. 8-bit values go through get() so they
-    read exactly as before (compat32 wraps them in a Header)."""
-    found: list[str | None] = [None, None, None]
-    for name, value in part.raw_items():
-        slot = _PART_FIELDS.get(name.lower())
-        if slot is not None and found[slot] is None:
-            found[slot] = value if isinstance(value, str) and value.isascii() else str(
-                part.get(name))
-    return found
-
-
-def _content_type(part: Message, value: str | None) -> str:
-    """Message.get_content_type() from the field already read."""
-    if value is None:
-        return part.get_default_type()
-    ctype = value.partition(";")[0].strip().lower()
-    return ctype if ctype.count("/") == 1 else "text/plain"
-
-
-def _decoded(part: Message, charset: str | None) -> str:
-    """A text part's payload, transfer- and charset-decoded (latin-1 when unknown)."""
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return ""
-    try:
-        return data.decode(charset or "latin-1", "replace")
-    except (LookupError, ValueError):  # unknown charset name: bytes as latin-1
-        return data.decode("latin-1")
-
-
-def read_parts(msg: Message) -> list[PartInfo]:
-    """Every part of ``msg``; text parts decoded until MAX_TEXT characters were read."""
-    parts: list[PartInfo] = []
-    budget = MAX_TEXT
-    for part in msg.walk():
-        content_type, encoding, disposition = _fields(part)
-        ctype = _content_type(part, content_type)
-        found = _CHARSET.search(content_type) if content_type else None
-        charset = found.group(1).lower() if found else None
-        text = None
-        if budget > 0 and ctype.startswith("text/") and not part.is_multipart():
-            text = _decoded(part, charset)[:budget]
-            budget -= len(text)
-        parts.append(PartInfo(ctype, encoding or "", disposition or "", charset, text))
-    return parts
-
-
-class MessageView:
-    """A message as scorers read it, each piece decoded lazily and once: header values,
-    MIME ``structure``, and SpamAssassin's views of the text: ``body`` (rendered text),
-    ``rawbody`` (HTML kept) and ``uris``. Built per message and never shared, so scorers
-    that use it stay thread-safe."""
-
-    def __init__(self, message: ParsedMessage) -> None:
-        self.message = message
-        self._headers: dict[str, list[str]] = {}
-
-    def headers(self, name: str) -> list[str]:
-        """Every occurrence of a header, decoded (ParsedMessage.headers), read once."""
-        key = name.lower()
-        values = self._headers.get(key)
-        if values is None:
-            values = self._headers[key] = self.message.headers(key)
-        return values
-
-    def header(self, name: str) -> str:
-        """The first occurrence of a header, decoded ("" when absent; cached by the message)."""
-        return self.message.header(name)
-
-    @cached_property
-    def structure(self) -> list[PartInfo]:
-        return read_parts(self.message.msg)
-
-    @cached_property
-    def parts(self) -> list[tuple[str, str, str]]:
-        """(content type, transfer encoding, decoded text) of every text part read."""
-        return [(part.ctype, part.encoding.strip().lower(), part.text)
-                for part in self.structure if part.text is not None]
-
-    @cached_property
-    def rendered(self) -> list[str]:
-        """Each text part as a reader sees it: HTML tags dropped, entities decoded."""
-        return [render_html(text) if ctype == "text/html" else text
-                for ctype, _cte, text in self.parts]
-
-    @cached_property
-    def rawbody(self) -> str:
-        return "\n".join(text for _ctype, _cte, text in self.parts)
-
-    @cached_property
-    def body(self) -> str:
-        return "\n".join(self.rendered)
-
-    @cached_property
-    def lowered(self) -> str:
-        return self.body.lower()
-
-    @cached_property
-    def folded(self) -> str:
-        """The body lower-cased, whitespace runs folded to one space (Rule.hits' phrases)."""
-        return " ".join(self.lowered.split())
-
-    @cached_property
-    def rawbody_lowered(self) -> str:
-        return self.rawbody.lower()
-
-    @cached_property
-    def uris(self) -> list[str]:
-        """URIs of the raw body, lower-cased (a case-blind scan is 5x slower)."""
-        text = self.rawbody_lowered
-        uris = []
-        for match in _URI_REST.finditer(text):
-            start = match.start()
-            for scheme in _SCHEMES:
-                if text.endswith(scheme, 0, start):
-                    uris.append(scheme + match.group())
-                    break
-        return uris + _MAILTO.findall(text)
-
-
-def render_html(html_text: str) -> str:
-    """HTML as text: tags dropped, entities decoded."""
-    return html.unescape(_TAG.sub(" ", html_text))

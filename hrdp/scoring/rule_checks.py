@@ -1,0 +1,107 @@
+"""The ``check`` tests of the ``rules`` scorer: what a regex cannot say, each named
+after the SpamAssassin rule it follows. A rule file names one with ``check = "NAME"``
+(rules_builtin.toml); CHECKS maps those names to the functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email.utils import parsedate_tz
+
+from hrdp.scoring.message_view import ADDRESS, MAX_HEADER, MessageView
+
+_FREEMAIL = frozenset({"yahoo.com", "hotmail.com", "aol.com", "msn.com", "gmail.com",
+                       "mail.com", "outlook.com", "excite.com", "juno.com", "lycos.com",
+                       "netscape.net", "mail.ru", "yandex.ru", "gmx.net", "web.de"})
+
+
+def _domain(view: MessageView, header: str) -> str:
+    found = ADDRESS.search(view.message.header(header))
+    return found[2].lower() if found else ""
+
+
+def html_only(view: MessageView) -> bool:
+    """MIME_HTML_ONLY: HTML text and no plain-text alternative."""
+    types = {ctype for ctype, _cte, _text in view.parts}
+    return "text/html" in types and "text/plain" not in types
+
+
+def html_image_only(view: MessageView) -> bool:
+    """HTML_IMAGE_ONLY_*: images with hardly any text (the text is in the picture)."""
+    if "<img" not in view.rawbody_lowered:  # no part has one: the common answer, in C
+        return False
+    html = [(text, shown) for (ctype, _cte, text), shown
+            in zip(view.parts, view.rendered, strict=True) if ctype == "text/html"]
+    return any("<img" in text.lower() for text, _shown in html) and sum(
+        len(shown.split()) for _text, shown in html) < 60
+
+
+def mime_base64_text(view: MessageView) -> bool:
+    """MIME_BASE64_TEXT: text sent base64-encoded, which hides words from filters."""
+    return any(cte == "base64" for _ctype, cte, _text in view.parts)
+
+
+def from_name_other_domain(view: MessageView) -> bool:
+    """The From display name shows an address of another domain (a spoof of the sender)."""
+    name, _lt, address = view.message.header("From").rpartition("<")
+    shown, actual = ADDRESS.search(name), ADDRESS.search(address)
+    return shown is not None and actual is not None and shown[2].lower() != actual[2].lower()
+
+
+def subject_all_caps(view: MessageView) -> bool:
+    """SUBJ_ALL_CAPS: a subject of several words in capitals only."""
+    subject = view.message.header("Subject")[:MAX_HEADER]
+    if subject.isascii() and not subject.isupper():
+        return False  # the common case, in C: no capital letter, or a small one
+    letters = [c for c in subject if c.isalpha()]
+    return len(letters) >= 10 and all(c.isupper() for c in letters) and " " in subject.strip()
+
+
+def subject_unique_id(view: MessageView) -> bool:
+    """SUBJ_HAS_UNIQ_ID: a tracking code after a run of spaces at the end of the Subject."""
+    raw = str(view.message.msg.get("Subject", ""))[-MAX_HEADER:]
+    return re.search(r"\S\s{5,}[\w#-]{3,}\s*\Z", raw) is not None
+
+
+# Dates parsedate_tz() surely reads (day name, day, month, year, time, numeric zone):
+# most of them, answered without its Python-level parse.
+_PLAIN_DATE = re.compile(r"(?:[A-Za-z]+, )?[0-9]{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|"
+                         r"Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}(?::[0-9]{2})? [+-][0-9]{4}"
+                         r"(?: .*)?\Z")
+
+
+def invalid_date(view: MessageView) -> bool:
+    """INVALID_DATE: a Date field that RFC 5322 readers cannot parse."""
+    date = view.message.header("Date")
+    return bool(date) and not _PLAIN_DATE.match(date) and parsedate_tz(date) is None
+
+
+def thread_reply(view: MessageView) -> bool:
+    """In-Reply-To or References (RFC 5322 3.6.4): the message answers an earlier one."""
+    return bool(view.message.header("In-Reply-To") or view.message.header("References"))
+
+
+# ASCII capitals to "U", small letters to "l", every other byte to a space.
+_CASES = bytes(85 if 65 <= c <= 90 else 108 if 97 <= c <= 122 else 32 for c in range(256))
+
+
+def body_mostly_caps(view: MessageView) -> bool:
+    """UPPERCASE_50_75 / _75_100: half the (ASCII) letters of a real body are capitals."""
+    cases = view.body[:5000].encode("utf-8", "surrogatepass").translate(_CASES)  # all in C
+    upper, lower = cases.count(b"U"), cases.count(b"l")
+    return upper + lower >= 200 and upper > lower
+
+
+def freemail_reply_to(view: MessageView) -> bool:
+    """FREEMAIL_FORGED_REPLYTO: answers go to a freemail box the sender does not use."""
+    reply_to = _domain(view, "Reply-To")
+    return reply_to in _FREEMAIL and reply_to != _domain(view, "From")
+
+
+CHECKS: dict[str, Callable[[MessageView], bool]] = {
+    check.__name__: check
+    for check in (html_only, html_image_only, mime_base64_text, from_name_other_domain,
+                  subject_all_caps, subject_unique_id, invalid_date, thread_reply,
+                  body_mostly_caps, freemail_reply_to)
+}
