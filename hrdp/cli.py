@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from itertools import islice
@@ -21,7 +20,7 @@ from hrdp.examine import Job
 from hrdp.options import check_options, output_options
 from hrdp.pipeline import Result, Settings, classify
 from hrdp.pool import Policy
-from hrdp.progress import ProgressView, input_size
+from hrdp.progress import ProgressView, Reporter, input_size
 from hrdp.scoring import registry
 from hrdp.sources import iter_messages
 from hrdp.terminal import RichTableWriter, Summary, message_facts, print_inspection
@@ -118,32 +117,8 @@ def _settings(opts: dict[str, Any], checker: DomainChecker) -> Settings:
     return Settings(job, checker, scorer, jobs=opts["jobs"], scorer_spec=spec)
 
 
-class _Reporter:
-    """Errors and warnings on stderr: one line each, repeated warnings said once."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.console = _stderr()
-        self.quiet = quiet
-        self.failed_paths = 0
-        self.seen: Counter[str] = Counter()
-
-    def error(self, text: str) -> None:
-        self.failed_paths += 1
-        self.console.print(f"hrdp: error: {text}", markup=False)
-
-    def warning(self, text: str, where: str = "") -> None:
-        self.seen[text] += 1
-        if not self.quiet and self.seen[text] == 1:
-            self.console.print(f"hrdp: warning: {where}{text}", markup=False)
-
-    def repeated(self) -> None:
-        again = sum(n - 1 for n in self.seen.values())
-        if again and not self.quiet:
-            self.console.print(f"hrdp: warning: {again} more warnings like the above")
-
-
 def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
-    report = _Reporter(opts["quiet"])
+    report = Reporter(opts["quiet"])
     checker = make_checker(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
     summary = Summary()
@@ -174,7 +149,7 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
 
 
 def _results(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings,
-             report: _Reporter, progress: ProgressView | None) -> Iterator[Result]:
+             report: Reporter, progress: ProgressView | None) -> Iterator[Result]:
     """Results in input order, from this machine or from a Dask cluster."""
     if opts["engine"] == "dask":
         if not opts["scheduler"]:
@@ -234,7 +209,7 @@ def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
 def inspect_command(path: str, index: int, fmt: str, **opts: Any) -> None:
     """Explain the decision for one message: sender and DNS verdict, score and its
     rules, and for a DSN every recipient with status, reason and diagnostic."""
-    report = _Reporter(quiet=False)
+    report = Reporter(quiet=False)
     raw = next(islice(iter_messages([path], stdin=sys.stdin.buffer, on_error=report.error,
                                     on_warning=lambda _w: None), index, None), None)
     if raw is None:
@@ -269,7 +244,7 @@ def train_command(ham: tuple[str, ...], spam: tuple[str, ...], model: str) -> No
         raise click.UsageError("give --ham PATH or --spam PATH (or both)")
     from hrdp.training import train  # the bayes code loads only for this command
 
-    report = _Reporter(quiet=False)
+    report = Reporter(quiet=False)
     stats = train(ham, spam, model, on_error=report.warning, on_warning=report.warning)
     report.repeated()
     report.console.print(
@@ -309,23 +284,12 @@ def config_command(ctx: click.Context) -> None:
             if value is None:
                 click.echo(f"# {key} is unset  # {origin}")
             else:
-                click.echo(f"{key} = {_toml(value)}  # {origin}")
+                click.echo(f"{key} = {config.to_toml(value)}  # {origin}")
 
 
 _ORIGINS = {
     "DEFAULT_MAP": "config file", "ENVIRONMENT": "environment", "COMMANDLINE": "command line",
 }
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, frozenset | tuple | list):
-        items = sorted(value) if isinstance(value, frozenset) else list(value)
-        return "[" + ", ".join(_toml(v) for v in items) + "]"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def main() -> None:

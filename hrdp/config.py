@@ -78,3 +78,15 @@ def default_map(
                 raise ConfigError(f"{path}: unknown setting '{key}' in [{section}]")
             result[section][param] = value
     return result
+
+
+def to_toml(value: Any) -> str:
+    """A setting's value as TOML, for `hrdp config`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, frozenset | tuple | list):
+        items = sorted(value) if isinstance(value, frozenset) else list(value)
+        return "[" + ", ".join(to_toml(v) for v in items) + "]"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,4 +1,5 @@
-"""A progress bar on stderr for long runs: messages, messages/s, bytes of the known
+"""People-talk on stderr: one-line errors and warnings (Reporter), and a progress bar
+for long runs: messages, messages/s, bytes of the known
 total, ETA. Only cli.py uses it, and only when stderr is a terminal; it appears after
 a moment so that a quick run prints nothing but its summary."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 from rich.console import Console
@@ -90,3 +92,27 @@ class ProgressView:
     def __exit__(self, *_exc: object) -> None:
         if self.task is not None:
             self.progress.stop()
+
+
+class Reporter:
+    """Errors and warnings on stderr: one line each, repeated warnings said once."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.quiet = quiet
+        self.failed_paths = 0
+        self.seen: Counter[str] = Counter()
+
+    def error(self, text: str) -> None:
+        self.failed_paths += 1
+        self.console.print(f"hrdp: error: {text}", markup=False)
+
+    def warning(self, text: str, where: str = "") -> None:
+        self.seen[text] += 1
+        if not self.quiet and self.seen[text] == 1:
+            self.console.print(f"hrdp: warning: {where}{text}", markup=False)
+
+    def repeated(self) -> None:
+        again = sum(n - 1 for n in self.seen.values())
+        if again and not self.quiet:
+            self.console.print(f"hrdp: warning: {again} more warnings like the above")
