@@ -79,7 +79,7 @@ def error_partial(raw: RawMessage, error: str) -> Partial:
 
 class Examiner:
     """Runs stage one. A scorer that declares ``concurrency`` > 1 (a network daemon)
-    scores a whole batch concurrently from a thread pool."""
+    scores from a thread pool: its answers arrive while the next messages are parsed."""
 
     def __init__(self, job: Job, scorer: Scorer | None) -> None:
         self.job = job
@@ -95,10 +95,6 @@ class Examiner:
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
-
-    @property
-    def concurrent(self) -> bool:
-        return self.executor is not None
 
     def batch(self, raws: list[RawMessage], wait: bool = True) -> list[Partial]:
         """Stage one for a batch. ``wait=False`` leaves daemon scores in flight on the
