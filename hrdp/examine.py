@@ -86,6 +86,7 @@ class Examiner:
         self.scorer = scorer
         workers = int(getattr(scorer, "concurrency", 1) or 1)
         self.executor = ThreadPoolExecutor(workers, "hrdp-score") if workers > 1 else None
+        self.switch_interval = sys.getswitchinterval()  # restored by close()
         if self.executor is not None:
             # The scoring threads wait on a daemon while this thread parses. With the
             # default 5 ms GIL switch interval an answered request waits up to 5 ms for
@@ -95,6 +96,7 @@ class Examiner:
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
+            sys.setswitchinterval(self.switch_interval)
 
     def batch(self, raws: list[RawMessage], wait: bool = True) -> list[Partial]:
         """Stage one for a batch. ``wait=False`` leaves daemon scores in flight on the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from hrdp import pipeline
 from hrdp.dnscheck import make_checker
 from hrdp.engine import ScorerSpec
 from hrdp.errors import ScorerError
-from hrdp.examine import Job
+from hrdp.examine import Examiner, Job
 from hrdp.message import ParsedMessage
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
@@ -174,3 +175,11 @@ def test_size_budget_checks_the_head_and_says_so() -> None:
         [result] = classify([raw(0, body="x" * 5000)], Settings(Job(max_size=1024), checker))
     assert result.error is None and result.decision.pool == "normal"
     assert "--max-message-size" in result.warnings[0]
+
+
+def test_a_concurrent_scorer_shortens_the_gil_switch_only_while_it_runs() -> None:
+    before = sys.getswitchinterval()
+    examiner = Examiner(Job(), LengthScorer(concurrency=2))  # type: ignore[arg-type]
+    assert sys.getswitchinterval() <= 0.0005
+    examiner.close()
+    assert sys.getswitchinterval() == before
