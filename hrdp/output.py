@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
+from hrdp.atomic import AtomicFile
 from hrdp.pipeline import Result
+
+__all__ = ["FLAT_COLUMNS", "FORMATS", "AtomicFile", "Writer", "flat", "make_writer", "to_row"]
 
 FORMATS = ("table", "tsv", "csv", "json", "jsonl")
 FLAT_COLUMNS = (
@@ -183,30 +185,3 @@ def format_for_path(path: str) -> str | None:
     """The format a file name asks for (``-o rows.csv``), or None."""
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     return ext if ext in ("tsv", "csv", "json", "jsonl") else None
-
-
-class AtomicFile:
-    """-o FILE: written to a temporary file beside it and renamed into place at the end,
-    so a reader never sees half a file and an interrupted run leaves the old one."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, self.tmp = tempfile.mkstemp(prefix=".hrdp-", suffix=".tmp", dir=folder)
-        self.file: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        self.file.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.file.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

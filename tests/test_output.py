@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,21 @@ def test_atomic_file(tmp_path: Path) -> None:
     done.commit()
     assert target.read_text() == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.tsv"]
+
+
+def test_atomic_writes_get_the_umask_mode(tmp_path: Path) -> None:
+    """mkstemp makes 0600 files; a written result must look like any new file (0644 under
+    umask 022): -o rows and bayes models are read by other users and tools."""
+    from hrdp.atomic import replace_bytes
+
+    old = os.umask(0o022)
+    try:
+        rows = AtomicFile(tmp_path / "rows.tsv")
+        rows.file.write("x\n")
+        rows.commit()
+        replace_bytes(tmp_path / "model.json", b"{}")
+    finally:
+        os.umask(old)
+    for name in ("rows.tsv", "model.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "model.json").read_bytes() == b"{}"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hrdp.atomic import replace_bytes
 from hrdp.errors import ScorerError
 from hrdp.scoring.tokens import TOKENIZER_VERSION, tokenize
 
@@ -69,16 +69,7 @@ class BayesModel:
         data = json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
         if target.name.endswith(".gz"):
             data = gzip.compress(data, compresslevel=6, mtime=0)
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        replace_bytes(target, data)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BayesModel:
