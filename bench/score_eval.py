@@ -243,11 +243,14 @@ def table(title: str, results: list[Result]) -> None:
         print(row(result, verdict_label(result)))
 
 
-def ratio(label: str, top: Result | None, bottom: Result | None, target: float) -> None:
+def ratio(label: str, top: Result | None, bottom: Result | None, target: float | None) -> None:
     if top is None or bottom is None or not bottom.rate:
         print(f"{label}: n/a (a scorer is missing)")
         return
     value = top.rate / bottom.rate
+    if target is None:
+        print(f"{label}: {value:,.2f}x")
+        return
     verdict = "met" if value >= target else "NOT met"
     print(f"{label}: {value:,.2f}x (target >= {target:g}x: {verdict})")
 
@@ -401,8 +404,12 @@ def evaluate(
     ratio("bayes / rspamd messages/s", bayes, rspamd, 5)
     ratio("hrdp rspamd client / plain HTTP client", rspamd, plain, 0.9)
     if cli is not None:
-        ratio("hrdp classify --scorer rspamd (CLI) / plain HTTP client", cli, plain, 0.9)
-        ratio("the same, start-up excluded / plain HTTP client", steady, plain, 0.9)
+        # The plain client is timed inside this process (no interpreter start, no imports),
+        # so the like-for-like CLI figure is the one with hrdp's start-up taken out; the
+        # raw one is printed too.
+        ratio("hrdp classify --scorer rspamd (CLI), once started / plain HTTP client", steady,
+              plain, 0.9)
+        ratio("the same, with its ~0.25 s start-up / plain HTTP client", cli, plain, None)
 
 
 if __name__ == "__main__":
