@@ -23,7 +23,17 @@ from hrdp.ranges import (
 )
 from hrdp.sources import RawMessage, iter_messages
 from tests.conftest import REPO, corpus_dir
-from tests.test_sources import MESSAGES, MSG_A, MSG_B, MSG_C, crlf, mboxo, mboxrd, write
+from tests.test_sources import (
+    MESSAGES,
+    MSG_A,
+    MSG_B,
+    MSG_C,
+    crlf,
+    deny_a_and_sub,
+    mboxo,
+    mboxrd,
+    write,
+)
 
 # Every case the separator rule has: ">From " and ">>From " lines (un-escaped on reading),
 # "From here" after a text line (not a separator), an empty body, a message that ends in
@@ -173,25 +183,8 @@ def test_sample_mail_at_every_chunk_size() -> None:
 def test_unlistable_folders_and_unreadable_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hrdp.sources
 
-    write(tmp_path / "a.eml", MSG_A)
-    write(tmp_path / "sub" / "b.eml", MSG_B)
-    write(tmp_path / "c.eml", MSG_C)
-    real_open, real_scandir = open, os.scandir
-
-    def fake_open(path: str, mode: str, *args: object, **kwargs: object) -> object:
-        if path.endswith("a.eml"):
-            raise PermissionError(13, "Permission denied", path)
-        return real_open(path, mode)
-
-    def fake_scandir(path: str) -> object:
-        if path.rstrip(os.sep).endswith("sub"):
-            raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(hrdp.sources, "open", fake_open, raising=False)
-    monkeypatch.setattr(os, "scandir", fake_scandir)
+    deny_a_and_sub(tmp_path, monkeypatch)
     expected = local([tmp_path, tmp_path / "sub"])
     assert expected[0][0].error == "cannot read: permission denied"
     assert expected[1] == [f"{tmp_path / 'sub'}: permission denied"]

@@ -296,10 +296,9 @@ def test_unreadable_file_and_folder_in_walk(tmp_path: Path) -> None:
     ]
 
 
-def test_unreadable_file_and_folder_in_walk_simulated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same as above for root, who can read anything: open() and scandir() fail."""
+def deny_a_and_sub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """a.eml, sub/b.eml and c.eml, where a.eml cannot be opened and sub/ cannot be listed:
+    what a permission error looks like to root, who can read anything."""
     import hrdp.sources
 
     write(tmp_path / "a.eml", MSG_A)
@@ -307,7 +306,7 @@ def test_unreadable_file_and_folder_in_walk_simulated(
     write(tmp_path / "c.eml", MSG_C)
     real_open, real_scandir = open, os.scandir
 
-    def fake_open(path: str, mode: str) -> object:
+    def fake_open(path: str, mode: str, *args: object, **kwargs: object) -> object:
         if path.endswith("a.eml"):
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, mode)
@@ -319,6 +318,14 @@ def test_unreadable_file_and_folder_in_walk_simulated(
 
     monkeypatch.setattr(hrdp.sources, "open", fake_open, raising=False)
     monkeypatch.setattr(os, "scandir", fake_scandir)
+
+
+def test_unreadable_file_and_folder_in_walk_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same as above for root, who can read anything: open() and scandir() fail."""
+
+    deny_a_and_sub(tmp_path, monkeypatch)
     rows = read([tmp_path])
     assert [(r.source, r.data, r.error) for r in rows] == [
         (str(tmp_path / "a.eml"), None, "cannot read: permission denied"),

@@ -149,16 +149,20 @@ class SpamdScorer:
             raise
         return sock
 
+    def _failure(self, exc: OSError, waiting_for: str, failed: str) -> ScorerError:
+        """One line for a socket error: a timeout says what was awaited, anything else
+        what failed and why."""
+        if isinstance(exc, TimeoutError):
+            return ScorerError(f"spamd at {self.address}: no {waiting_for} within "
+                               f"{self.timeout:g} s")
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return ScorerError(f"spamd at {self.address}: {failed}: {reason}")
+
     def _connect(self) -> socket.socket:
         try:
             return self._open()
-        except TimeoutError as exc:
-            raise ScorerError(
-                f"spamd at {self.address}: no connection within {self.timeout:g} s"
-            ) from exc
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise ScorerError(f"spamd at {self.address}: cannot connect: {reason}") from exc
+            raise self._failure(exc, "connection", "cannot connect") from exc
 
     def _exchange(self, request: bytes) -> bytes:
         with self._connect() as sock:
@@ -172,13 +176,8 @@ class SpamdScorer:
                     size += len(chunk)
                     if size > MAX_REPLY:
                         raise ScorerError(f"spamd at {self.address}: reply too long")
-            except TimeoutError as exc:
-                raise ScorerError(
-                    f"spamd at {self.address}: no reply within {self.timeout:g} s"
-                ) from exc
             except OSError as exc:
-                reason = exc.strerror or str(exc) or type(exc).__name__
-                raise ScorerError(f"spamd at {self.address}: connection failed: {reason}") from exc
+                raise self._failure(exc, "reply", "connection failed") from exc
         if not chunks:
             raise ScorerError(
                 f"spamd at {self.address} closed the connection without a reply "
