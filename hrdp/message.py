@@ -1,9 +1,9 @@
 """Parse one message once and read the facts hrdp needs from it.
 
-Parsing uses ``email.policy.compat32``: about ten times faster than ``policy.default``
-and it never raises on the odd headers real mail carries (``Message-ID: <>``, unknown
-charsets, 8-bit bytes). Facts are read lazily so a DSN needs no sender parsing and a
-sender check needs no body walk.
+Parsing uses ``hrdp.mime``: compat32's rules (it never raises on the odd headers real
+mail carries: ``Message-ID: <>``, unknown charsets, 8-bit bytes) at a fraction of the
+stdlib parser's cost, and a part's body is split only when it is read. Facts are read
+lazily so a DSN needs no sender parsing and a sender check needs no body walk.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import Message
-from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from functools import cached_property
 from typing import Literal
 
 import idna
+
+from hrdp import mime
 
 SenderSource = Literal["envelope", "header", "none"]
 
@@ -158,7 +157,7 @@ def _envelope_address(value: str) -> str | None:
 
 
 class ParsedMessage:
-    """One message: raw bytes, the compat32 tree, and lazily read facts."""
+    """One message: raw bytes, its MIME tree (``hrdp.mime``), and lazily read facts."""
 
     def __init__(
         self, raw: bytes, mbox_from: str | None = None, envelope_from: str | None = None
@@ -168,16 +167,15 @@ class ParsedMessage:
         self.mbox_from = mbox_from
         # envelope_from: given by the MTA (--envelope-from); beats what the message says.
         self.envelope_from = envelope_from
-        self.msg: Message = message_from_bytes(raw, policy=compat32)
+        self.msg: mime.Part = mime.parse(raw)
         self._decoded: dict[str, str] = {}
 
     @cached_property
     def _raw_headers(self) -> dict[str, list[str]]:
-        # raw_items() keeps 8-bit bytes as surrogate escapes; msg.get() would wrap them
-        # in an unknown-8bit Header and lose them.
+        # Values as written: 8-bit bytes are surrogate escapes until decode_text().
         table: dict[str, list[str]] = {}
         for name, value in self.msg.raw_items():
-            table.setdefault(name.strip().lower(), []).append(value)
+            table.setdefault(name.lower(), []).append(value)
         return table
 
     def header(self, name: str) -> str:
@@ -196,7 +194,7 @@ class ParsedMessage:
 
     @cached_property
     def has_headers(self) -> bool:
-        return len(self.msg.keys()) > 0
+        return bool(self.msg.raw_items())
 
     @cached_property
     def message_id(self) -> str:

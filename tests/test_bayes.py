@@ -339,7 +339,10 @@ def test_urls_cut_as_the_url_regex_cuts_them(text: str) -> None:
 
 # SHA-256 over every spamassassin/ message's sorted tokens (file name first), taken with the
 # tokenizer as it was before the speed work: the tokens, and so the models, are unchanged.
-CORPUS_TOKENS_SHA256 = "faf549eb75078a69cda6a922390ee6c09f18e8363d157a658eed5d60d12bff39"
+# Changed once, on purpose, when hrdp.mime replaced the stdlib parser: spam.00313 has a
+# base64 body with a plain-text list footer after it, which compat32 gave up on (the
+# base64 text was tokenized); hrdp.mime decodes it and reads the spam's words.
+CORPUS_TOKENS_SHA256 = "3bd4eaf51628dead1ec198ef9a51804173d27cf379aff8c296d53ca47cf308f1"
 
 
 def test_tokens_of_the_spamassassin_corpus_are_unchanged(corpus: Path) -> None:

@@ -4,13 +4,13 @@ Amazon SNS (https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from hrdp.dsn.decoding import raw_payload
 from hrdp.dsn.evidence import evidence
 from hrdp.dsn.fields import clean_address, make_report, status_code
 from hrdp.dsn.report import Finding
 from hrdp.message import ParsedMessage
+from hrdp.mime import Part
 
 # Read with patterns, not json.loads: real notifications arrive wrapped at 998
 # characters ("!\n " inserted mid-string) and SNS nests the event as an escaped string.
@@ -27,7 +27,7 @@ _MESSAGE_ID = re.compile(r'"mail"\s*:\s*\{.*?"messageId"\s*:\s*"([^"]+)"', re.DO
 _SOURCE = re.compile(r'"mail"\s*:\s*\{.*?"source"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
-def looks_like_sns(sender: str, subject: str, msg: Message) -> bool:
+def looks_like_sns(sender: str, subject: str, msg: Part) -> bool:
     """Cheap: SNS's sender (From, lower-cased) or subject, or a body that opens with "{"."""
     if ".amazonaws.com" in sender or ".amazonses.com" in sender:
         return True

@@ -7,7 +7,8 @@ import binascii
 import html
 import quopri
 import re
-from email.message import Message
+
+from hrdp.mime import Part
 
 TEXT_CAP = 64 * 1024  # characters of notice text scanned per message
 FIELDS_CAP = 1024 * 1024  # characters of delivery-status fields read per report
@@ -34,7 +35,7 @@ def _charset_decode(data: bytes, charset: str | None) -> str:
 def decode_body(payload: str, encoding: str, charset: str | None, cap: int = TEXT_CAP) -> str:
     """At most about ``cap`` characters of a transfer-encoded body, decoded.
 
-    compat32 keeps 8-bit bytes as surrogate escapes, so encoding back with
+    The parser keeps 8-bit bytes as surrogate escapes, so encoding back with
     ``surrogateescape`` recovers the original bytes.
     """
     encoding = encoding.strip().lower()
@@ -52,51 +53,25 @@ def decode_body(payload: str, encoding: str, charset: str | None, cap: int = TEX
     return normalise_newlines(_charset_decode(data[:cap], charset))
 
 
-def raw_payload(part: Message) -> str | None:
-    """A leaf part's body as parsed, 8-bit bytes still surrogate escapes (None for
-    containers). ``get_payload()`` would already have decoded them with the declared
-    charset (ASCII when none) and replaced what did not fit; decode_body decodes once."""
-    payload = vars(part).get("_payload")
-    return payload if isinstance(payload, str) else None
+def raw_payload(part: Part) -> str | None:
+    """A leaf part's body as written, 8-bit bytes still surrogate escapes (None for
+    containers); decode_body decodes it once."""
+    return part.body if part.children is None else None
 
 
-def part_text(part: Message, cap: int = TEXT_CAP) -> str:
+def part_text(part: Part, cap: int = TEXT_CAP) -> str:
     """The decoded text of a leaf part ("" for containers); never raises."""
     payload = raw_payload(part)
     if payload is None:
         return ""
-    encoding = str(part.get("Content-Transfer-Encoding", ""))
-    return decode_body(payload, encoding, part.get_content_charset(), cap)
+    return decode_body(payload, part.transfer_encoding, part.get_content_charset(), cap)
 
 
-def field_text(part: Message) -> str:
-    """The field text of a delivery-status (or disposition-notification) part,
-    however compat32 stored it.
-
-    compat32 parses message/delivery-status into one Message per block and
-    message/global-delivery-status into one Message (first block as headers); a line
-    it cannot read as a header ("Status : 5.1.1") ends the headers and lands in the body.
-    """
-    payload = part.get_payload()
-    if isinstance(payload, str):
-        return part_text(part, FIELDS_CAP)
-    chunks: list[str] = []
-    for block in payload:
-        if not isinstance(block, Message):
-            continue
-        chunk = "\n".join(f"{name}: {value}" for name, value in block.raw_items())
-        body = raw_payload(block)
-        if body is not None and body.strip():
-            # After a clean header block the parser ate the blank line; after a
-            # defect the body starts at the line it could not read.
-            chunk += ("\n" if block.defects else "\n\n") + body
-        chunks.append(chunk)
-    text = "\n\n".join(chunks)
-    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    if encoding not in ("base64", "quoted-printable"):
-        encoding = "8bit"
-    # Reports for big lists name thousands of recipients: a larger cap than prose.
-    return decode_body(text, encoding, part.get_content_charset() or "utf-8", FIELDS_CAP)
+def field_text(part: Part) -> str:
+    """The field text of a delivery-status (or disposition-notification) part:
+    ``hrdp.mime`` reads these as text, blocks and odd lines ("Status : 5.1.1") as
+    written. Reports for big lists name thousands of recipients: a larger cap than prose."""
+    return part_text(part, FIELDS_CAP)
 
 
 def strip_html(text: str) -> str:

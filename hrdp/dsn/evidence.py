@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from email.message import Message
 from email.utils import parseaddr
 from functools import cached_property
 
 from hrdp.dsn.decoding import TEXT_CAP, at_line_start, lowered, part_text, strip_html
 from hrdp.dsn.headers import Headers, attached_headers, copied_headers
 from hrdp.message import ParsedMessage
+from hrdp.mime import Part
 
 MAX_PARTS = 200  # MIME parts visited per message (flanker's "enclosed-endless" nests forever)
 MAX_DEPTH = 8
@@ -60,22 +60,19 @@ _BOUNDARY_LINES = at_line_start(lowered(BOUNDARY))
 _REPORT_TYPE = re.compile(r"(?i);\s*report-type\s*=\s*\"?\s*([\w.-]+)")
 
 
-def walk(msg: Message) -> list[tuple[Message, str]]:
+def walk(msg: Part) -> list[tuple[Part, str]]:
     """The parts of the report itself with their content types, depth first; returned
-    messages are not entered. Each type is computed once (compat32 re-parses the
-    Content-Type header on every get_content_type call)."""
-    found: list[tuple[Message, str]] = []
-    stack: list[tuple[Message, int]] = [(msg, 0)]
+    messages are not entered."""
+    found: list[tuple[Part, str]] = []
+    stack: list[tuple[Part, int]] = [(msg, 0)]
     while stack and len(found) < MAX_PARTS:
         part, depth = stack.pop()
         ctype = part.get_content_type()
         found.append((part, ctype))
-        payload = part.get_payload()
-        if not isinstance(payload, list) or depth >= MAX_DEPTH:
-            continue
-        if ctype.startswith("multipart/"):
-            children = [child for child in payload if isinstance(child, Message)]
-            stack.extend((child, depth + 1) for child in reversed(children))
+        if depth < MAX_DEPTH and ctype.startswith("multipart/"):
+            children = part.children
+            if children:
+                stack.extend((child, depth + 1) for child in reversed(children))
     return found
 
 
@@ -88,12 +85,12 @@ def lower_same_length(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
-def _is_plain(part: Message, ctype: str) -> bool:
+def _is_plain(part: Part, ctype: str) -> bool:
     """text/plain, or a multipart whose boundary was lost (broken MIME: its body is
     text we can still read)."""
     if ctype == "text/plain":
         return True
-    return ctype.startswith("multipart/") and isinstance(part.get_payload(), str)
+    return ctype.startswith("multipart/") and part.children is None
 
 
 _RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
@@ -172,12 +169,12 @@ class Evidence:
         return bool(name and _DAEMON_NAME.match(name.strip("\"' ")))
 
     @cached_property
-    def typed_parts(self) -> list[tuple[Message, str]]:
+    def typed_parts(self) -> list[tuple[Part, str]]:
         """(part, content type) of every part ``walk`` visits."""
         return walk(self.message.msg)
 
     @cached_property
-    def parts(self) -> list[Message]:
+    def parts(self) -> list[Part]:
         return [part for part, _ctype in self.typed_parts]
 
     @cached_property

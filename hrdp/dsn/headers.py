@@ -9,10 +9,10 @@ fields are ever needed.
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from hrdp.dsn.decoding import part_text
 from hrdp.message import decode_text, looks_like_header_block
+from hrdp.mime import Part
 
 # Header fields of a returned message, names lower-cased, first raw value of each.
 Headers = dict[str, str]
@@ -44,16 +44,15 @@ def read_headers(text: str) -> Headers:
     return fields
 
 
-def attached_headers(part: Message) -> Headers | None:
+def attached_headers(part: Part) -> Headers | None:
     """The header block of a returned message (message/rfc822, text/rfc822-headers)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        first = payload[0] if payload else None
-        if not isinstance(first, Message):
+    children = part.children
+    if children is not None:
+        if not children:
             return None
         fields: Headers = {}
-        for key, value in first.raw_items():
-            fields.setdefault(key.strip().lower(), value)
+        for key, value in children[0].raw_items():
+            fields.setdefault(key.lower(), value)
         return fields
     text = part_text(part, 16 * 1024)
     if not text.strip():

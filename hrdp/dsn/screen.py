@@ -16,13 +16,13 @@ adds that fact here (tests/test_dsn_reasons.py checks each detector's own cue ge
 from __future__ import annotations
 
 import re
-from email.message import Message
 
 from hrdp.dsn.amazonses import looks_like_sns
 from hrdp.dsn.autoreply import SUBJECT as AUTOREPLY_SUBJECT
 from hrdp.dsn.evidence import DAEMON_TOKENS, MAX_DEPTH, MAX_PARTS, evidence
 from hrdp.dsn.textscan import BOUNCE_SUBJECT, BOUNCE_SUBJECT_SUFFIX
 from hrdp.message import ParsedMessage
+from hrdp.mime import Part
 
 # Headers that only machine-written notices carry: Exim / Google Groups / mail.ru
 # recipient lists, Exchange NDR marks, fml, Apple's unsubscribe request, RFC 3834 and
@@ -84,19 +84,18 @@ def _machine_sender(message: ParsedMessage, table: dict[str, list[str]], sender:
     return ev.daemon_sender or ev.null_sender
 
 
-def _has_report_part(msg: Message) -> bool:
+def _has_report_part(msg: Part) -> bool:
     """A report part among the parts ``evidence.walk`` visits, by raw Content-Type."""
-    stack: list[tuple[Message, int]] = [(msg, 0)]
+    stack: list[tuple[Part, int]] = [(msg, 0)]
     seen = 0
     while stack and seen < MAX_PARTS:
         part, depth = stack.pop()
         seen += 1
-        ctype = str(part.get("Content-Type", "")).lower() if depth else "multipart/"
+        ctype = (part.get("Content-Type") or "").lower() if depth else "multipart/"
         if any(name in ctype for name in _REPORT_TYPES):
             return True
-        if depth < MAX_DEPTH and part.is_multipart() and ctype.lstrip().startswith("multipart/"):
-            payload = part.get_payload()
-            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+        if depth < MAX_DEPTH and ctype.lstrip().startswith("multipart/"):
+            stack.extend((child, depth + 1) for child in part.children or ())
     return False
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import html
 import re
-from email.message import Message
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
+    from hrdp.mime import Part
 
 MAX_TEXT = 20_000  # decoded characters read per message (SpamBayes reads all; we cap)
 MAX_HEADER = 4_000  # characters of one header value read (a megabyte Subject is no clue)
@@ -31,63 +31,40 @@ _MAILTO = re.compile(r"mailto:[^\s<>\"']+")
 SCHEMES = ("https", "http", "ftp")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s\";]+)", re.IGNORECASE)
 
-# The fields read from each MIME part, found in one pass over its header.
-_PART_FIELDS = {"content-type": 0, "content-transfer-encoding": 1, "content-disposition": 2}
 
 
 class PartInfo(NamedTuple):
-    """What is read of one MIME part (``Message.walk()`` order)."""
+    """What is read of one MIME part (``Part.walk()`` order)."""
 
-    ctype: str  # as Message.get_content_type() gives it
+    ctype: str  # as Part.get_content_type() gives it
     encoding: str  # the Content-Transfer-Encoding field as written ("" when absent)
     disposition: str  # the Content-Disposition field ("" when absent)
     charset: str | None  # the Content-Type charset parameter, lower-cased (None: none)
     text: str | None  # decoded text of a text part read within MAX_TEXT, else None
 
 
-def _fields(part: Message) -> list[str | None]:
-    """Content-Type, -Transfer-Encoding and -Disposition (None when absent) in one pass:
-    Message.get() scans every field on each call. 8-bit values go through get() so they
-    read exactly as before (compat32 wraps them in a Header)."""
-    found: list[str | None] = [None, None, None]
-    for name, value in part.raw_items():
-        slot = _PART_FIELDS.get(name.lower())
-        if slot is not None and found[slot] is None:
-            found[slot] = value if isinstance(value, str) and value.isascii() else str(
-                part.get(name))
-    return found
-
-
-def _content_type(part: Message, value: str | None) -> str:
-    """Message.get_content_type() from the field already read."""
-    if value is None:
-        return part.get_default_type()
-    ctype = value.partition(";")[0].strip().lower()
-    return ctype if ctype.count("/") == 1 else "text/plain"
-
-
-def _decoded(part: Message, charset: str | None) -> str:
+def _decoded(part: Part, charset: str | None) -> str:
     """A text part's payload, transfer- and charset-decoded (latin-1 when unknown)."""
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return ""
+    data = part.decoded()
     try:
         return data.decode(charset or "latin-1", "replace")
     except (LookupError, ValueError):  # unknown charset name: bytes as latin-1
         return data.decode("latin-1")
 
 
-def read_parts(msg: Message) -> list[PartInfo]:
+def read_parts(msg: Part) -> list[PartInfo]:
     """Every part of ``msg``; text parts decoded until MAX_TEXT characters were read."""
     parts: list[PartInfo] = []
     budget = MAX_TEXT
     for part in msg.walk():
-        content_type, encoding, disposition = _fields(part)
-        ctype = _content_type(part, content_type)
+        content_type = part.get("content-type")
+        encoding = part.get("content-transfer-encoding")
+        disposition = part.get("content-disposition")
+        ctype = part.get_content_type()
         found = _CHARSET.search(content_type) if content_type else None
         charset = found.group(1).lower() if found else None
         text = None
-        if budget > 0 and ctype.startswith("text/") and not part.is_multipart():
+        if budget > 0 and ctype.startswith("text/") and part.children is None:
             text = _decoded(part, charset)[:budget]
             budget -= len(text)
         parts.append(PartInfo(ctype, encoding or "", disposition or "", charset, text))

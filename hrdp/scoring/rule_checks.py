@@ -60,7 +60,7 @@ def subject_all_caps(view: MessageView) -> bool:
 
 def subject_unique_id(view: MessageView) -> bool:
     """SUBJ_HAS_UNIQ_ID: a tracking code after a run of spaces at the end of the Subject."""
-    raw = str(view.message.msg.get("Subject", ""))[-MAX_HEADER:]
+    raw = (view.message.msg.get("Subject") or "")[-MAX_HEADER:]
     return re.search(r"\S\s{5,}[\w#-]{3,}\s*\Z", raw) is not None
 
 
