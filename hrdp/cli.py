@@ -15,12 +15,13 @@ from rich.console import Console
 from hrdp import __version__, config, output
 from hrdp.dnscheck import DomainChecker, make_checker
 from hrdp.engine import ScorerSpec
-from hrdp.errors import ExitCode, HrdpError
+from hrdp.errors import ExitCode, HrdpError, InputError
 from hrdp.examine import Job
 from hrdp.options import check_options, output_options
-from hrdp.pipeline import Result, Settings, classify
+from hrdp.pipeline import Result, Settings, classify, classify_files
 from hrdp.pool import Policy
 from hrdp.progress import ProgressView, Reporter, input_size
+from hrdp.ranges import check_paths
 from hrdp.scoring import registry
 from hrdp.sources import iter_messages
 from hrdp.terminal import RichTableWriter, Summary, message_facts, print_inspection
@@ -161,9 +162,15 @@ def _results(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings,
         return classify_dask(paths, job=settings.job, scorer_spec=settings.scorer_spec,
                              dns=dns, scheduler=opts["scheduler"], on_error=report.error,
                              on_warning=report.warning)
-    raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
-                         on_warning=report.warning)
-    return classify(progress.reading(raws) if progress else raws, settings)
+    try:
+        check_paths(paths)
+    except InputError:  # standard input or a pipe: read here, message by message
+        raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
+                             on_warning=report.warning)
+        return classify(progress.reading(raws) if progress else raws, settings)
+    # Files and folders: the workers read them, in units (hrdp.ranges).
+    return classify_files(paths, settings, on_error=report.error, on_warning=report.warning,
+                          on_read=progress.read if progress else None)
 
 
 def _progress(paths: tuple[str, ...], console: Console, quiet: bool) -> ProgressView | None:

@@ -28,7 +28,15 @@ from hrdp.engine import ScorerSpec
 from hrdp.errors import HrdpError, InputError
 from hrdp.examine import Job, Result, error_partial
 from hrdp.pipeline import Settings, classify
-from hrdp.ranges import CHUNK_BYTES, MissingInput, Numbering, Planner, Unit, check_paths
+from hrdp.ranges import (
+    CHUNK_BYTES,
+    MissingInput,
+    Numbering,
+    Planner,
+    Unit,
+    check_paths,
+    tasks,
+)
 from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
 
@@ -39,7 +47,6 @@ except ImportError as exc:  # the optional extra is not installed
 
 __all__ = ["DnsSpec", "classify_dask", "classify_units"]
 
-FILES_PER_TASK = 128  # small files grouped into one task: a Maildir is not a task per file
 KEEP_RUNS = 4  # runs whose DNS cache and scorers a worker keeps (concurrent clients)
 UnitDone = tuple[list[Result], list[str]]  # a unit's results and the files it left out
 _log = logging.getLogger(__name__)
@@ -166,7 +173,7 @@ class _Gather:
     def results(self, paths: list[str]) -> Iterator[Result]:
         threads = self.client.nthreads()  # type: ignore[no-untyped-call]  # unannotated upstream
         limit = 2 * max(1, sum(threads.values()))
-        for units in _tasks(self.planner.units(paths), self.planner.chunk_bytes):
+        for units in tasks(self.planner.units(paths), self.planner.chunk_bytes):
             future = self.client.submit(classify_units, units, self.run, pure=False)
             self.in_flight.append(_Task(units, future))
             if len(self.in_flight) >= limit:
@@ -218,20 +225,6 @@ class _Gather:
         with suppress(Exception):
             self.client.run(_forget, self.run.token)
         _forget(self.run.token)
-
-
-def _tasks(units: Iterator[Unit], chunk_bytes: int) -> Iterator[list[Unit]]:
-    """Consecutive units, grouped up to about ``chunk_bytes`` or FILES_PER_TASK files."""
-    group: list[Unit] = []
-    size = 0
-    for unit in units:
-        group.append(unit)
-        size += unit.size
-        if size >= chunk_bytes or len(group) >= FILES_PER_TASK:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
 
 
 def _failed(unit: Unit, text: str) -> UnitDone:

@@ -1,9 +1,11 @@
 """Where stage one runs: in this process, or in --jobs worker processes.
 
-Batches go to the workers with at most two per worker in flight, so reading an archive
-never runs ahead of classifying it (bounded memory), and results come back in input
-order. Each worker builds its own scorer from a picklable ScorerSpec: scorer objects
-hold sockets and threads and are not sent between processes.
+Work is a batch of messages read here, or a ``UnitTask``: files and byte ranges of an
+mbox (hrdp.ranges) that the worker reads itself, so the archive's bytes never cross a
+pipe and this process only settles DNS and writes rows. At most two pieces of work per
+worker are in flight, so reading never runs ahead of classifying (bounded memory), and
+results come back in input order. Each worker builds its own scorer from a picklable
+ScorerSpec: scorer objects hold sockets and threads and are not sent between processes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hrdp.examine import Examiner, Job, Partial, error_partial
+from hrdp.ranges import Unit, read_here
 from hrdp.scoring import registry
 from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
@@ -34,8 +37,36 @@ class ScorerSpec:
         return registry.load(self.name, self.options, self.threshold)
 
 
+@dataclass(frozen=True)
+class UnitTask:
+    """Units read where they are classified (small files, ranges of an mbox)."""
+
+    units: list[Unit]
+
+    @property
+    def size(self) -> int:
+        return sum(unit.size for unit in self.units)
+
+
+Work = list[RawMessage] | UnitTask
+
+
+@dataclass
+class Done:
+    """Stage one's partials for a batch, or for one unit (whose indices count from 0)."""
+
+    partials: list[Partial]
+    unit: Unit | None = None
+    not_mail: list[str] = field(default_factory=list)  # files the unit's walk left out
+
+
+def _unit_done(examiner: Examiner, unit: Unit, wait: bool = True) -> Done:
+    not_mail: list[str] = []
+    return Done(examiner.batch(read_here(unit, not_mail), wait=wait), unit, not_mail)
+
+
 class Engine(Protocol):
-    def map(self, batches: Iterable[list[RawMessage]]) -> Iterator[list[Partial]]: ...
+    def map(self, work: Iterable[Work]) -> Iterator[list[Done]]: ...
     def close(self) -> None: ...
 
 
@@ -46,9 +77,12 @@ class InlineEngine:
     def __init__(self, job: Job, scorer: Scorer | None) -> None:
         self.examiner = Examiner(job, scorer)
 
-    def map(self, batches: Iterable[list[RawMessage]]) -> Iterator[list[Partial]]:
-        for batch in batches:
-            yield self.examiner.batch(batch, wait=False)
+    def map(self, work: Iterable[Work]) -> Iterator[list[Done]]:
+        for item in work:
+            if isinstance(item, UnitTask):
+                yield [_unit_done(self.examiner, unit, wait=False) for unit in item.units]
+            else:
+                yield [Done(self.examiner.batch(item, wait=False))]
 
     def close(self) -> None:
         self.examiner.close()
@@ -56,8 +90,8 @@ class InlineEngine:
 
 @dataclass
 class _Batch:
-    batch: list[RawMessage]
-    future: Future[list[Partial]] = field(default_factory=Future)
+    work: Work
+    future: Future[list[Done]] = field(default_factory=Future)
     generation: int = 0  # which pool it was sent to
 
 
@@ -69,9 +103,20 @@ def _init_worker(job: Job, spec: ScorerSpec | None) -> None:
     _WORKER = Examiner(job, spec.load() if spec else None)
 
 
-def _work(batch: list[RawMessage]) -> list[Partial]:
+def _work(work: Work) -> list[Done]:
     assert _WORKER is not None, "worker not initialised"
-    return _WORKER.batch(batch)
+    if isinstance(work, UnitTask):
+        return [_unit_done(_WORKER, unit) for unit in work.units]
+    return [Done(_WORKER.batch(work))]
+
+
+def _died(work: Work) -> list[Done]:
+    """Error rows for every message of work that killed its worker twice."""
+    text = "a worker process died classifying this message batch"
+    if isinstance(work, UnitTask):
+        return [Done([error_partial(raw, text) for raw in read_here(unit, [])], unit)
+                for unit in work.units]
+    return [Done([error_partial(raw, text) for raw in work])]
 
 
 class ProcessEngine:
@@ -88,10 +133,10 @@ class ProcessEngine:
         return ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker,
                                    initargs=(self.job, self.spec))
 
-    def map(self, batches: Iterable[list[RawMessage]]) -> Iterator[list[Partial]]:
+    def map(self, work: Iterable[Work]) -> Iterator[list[Done]]:
         in_flight: deque[_Batch] = deque()
-        for batch in batches:
-            in_flight.append(self._submit(_Batch(batch)))
+        for item in work:
+            in_flight.append(self._submit(_Batch(item)))
             if len(in_flight) >= 2 * self.jobs:
                 yield self._collect(in_flight.popleft())
         while in_flight:
@@ -100,13 +145,13 @@ class ProcessEngine:
     def _submit(self, item: _Batch) -> _Batch:
         item.generation = self.generation
         try:
-            item.future = self.pool.submit(_work, item.batch)
+            item.future = self.pool.submit(_work, item.work)
         except BrokenProcessPool as exc:  # noticed at submit time: _collect handles it
             item.future = Future()
             item.future.set_exception(exc)
         return item
 
-    def _collect(self, item: _Batch) -> list[Partial]:
+    def _collect(self, item: _Batch) -> list[Done]:
         """A worker that dies (killed, out of memory, a crash in C code) breaks the whole
         pool, and every batch in flight fails with it. Each failed batch runs again
         alone in a fresh pool: one that breaks it alone is the culprit and gets error
@@ -115,13 +160,12 @@ class ProcessEngine:
             return item.future.result()
         except BrokenProcessPool:
             self._restart(item.generation)
-        alone = self._submit(_Batch(item.batch))
+        alone = self._submit(_Batch(item.work))
         try:
             return alone.future.result()
         except BrokenProcessPool:
             self._restart(alone.generation)
-            return [error_partial(raw, "a worker process died classifying this message batch")
-                    for raw in item.batch]
+            return _died(item.work)
 
     def _restart(self, broken_generation: int) -> None:
         if broken_generation == self.generation:  # not already replaced

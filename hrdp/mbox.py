@@ -154,16 +154,18 @@ def next_separator(stream: BinaryIO, offset: int) -> int | None:
     return None
 
 
-def range_lines(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
-    """The lines of ``stream`` from byte ``start`` to ``end`` (None: to the end). Both are
-    line starts (separator positions), so no line is cut."""
+READ_SIZE = 1 << 20  # bytes per read of a range
+
+
+def range_chunks(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """The bytes of ``stream`` from ``start`` to ``end`` (None: to the end), in chunks of
+    at most READ_SIZE (split_mbox does not care where a chunk ends)."""
     stream.seek(start)
-    if end is None:
-        yield from stream
-        return
-    left = end - start
-    for line in stream:
-        if left <= 0:
+    left = None if end is None else end - start
+    while left is None or left > 0:
+        chunk = stream.read(READ_SIZE if left is None else min(READ_SIZE, left))
+        if not chunk:
             return
-        left -= len(line)
-        yield line
+        if left is not None:
+            left -= len(chunk)
+        yield chunk

@@ -71,6 +71,10 @@ class ProgressView:
             self.bytes += len(raw.data or b"")
             yield raw
 
+    def read(self, size: int) -> None:
+        """``size`` more bytes read (by a worker, for pipeline.classify_files)."""
+        self.bytes += size
+
     def row_done(self) -> None:
         self.messages += 1
         if self.messages % 64:

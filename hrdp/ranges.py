@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 from hrdp.errors import InputError
-from hrdp.mbox import is_mbox_start, next_separator, range_lines, split_mbox
+from hrdp.mbox import is_mbox_start, next_separator, range_chunks, split_mbox
 from hrdp.sources import (
     _HEAD_SIZE,
     BUFFER_SIZE,
@@ -39,6 +39,7 @@ from hrdp.sources import (
 # reading of a file must stay the ones a local run uses, not copies that drift.
 
 CHUNK_BYTES = 64 << 20
+FILES_PER_TASK = 128  # small files grouped into one task: a Maildir is not a task per file
 UnitKind = Literal["file", "range", "error", "skipped"]
 _log = logging.getLogger(__name__)
 
@@ -214,9 +215,32 @@ def read_unit(unit: Unit, not_mail: list[str]) -> Iterator[RawMessage]:
         not_mail.extend(skips.not_mail if skips else ())
         return
     with open(unit.source, "rb", buffering=BUFFER_SIZE) as stream:
-        pairs = split_mbox(range_lines(stream, unit.start, unit.end))
+        pairs = split_mbox(range_chunks(stream, unit.start, unit.end))
         rows = (RawMessage(unit.source, i, data, mbox_from=s) for i, (s, data) in enumerate(pairs))
         yield from _guard(unit.source, rows)
+
+
+def tasks(units: Iterator[Unit], chunk_bytes: int) -> Iterator[list[Unit]]:
+    """Consecutive units, grouped up to about ``chunk_bytes`` or FILES_PER_TASK files."""
+    group: list[Unit] = []
+    size = 0
+    for unit in units:
+        group.append(unit)
+        size += unit.size
+        if size >= chunk_bytes or len(group) >= FILES_PER_TASK:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def read_here(unit: Unit, not_mail: list[str]) -> list[RawMessage]:
+    """read_unit on the machine that planned ``unit``: a file gone since gives the error
+    row a local read gives, never MissingInput."""
+    try:
+        return list(read_unit(unit, not_mail))
+    except MissingInput:
+        return list(_read_file(unit.source, None))
 
 
 class Numbering:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.errors import InputError
-from hrdp.mbox import next_separator, range_lines, split_mbox
+from hrdp.mbox import next_separator, range_chunks, split_mbox
 from hrdp.ranges import (
     MissingInput,
     Planner,
@@ -101,7 +101,7 @@ def test_a_boundary_anywhere_splits_at_the_next_separator(name: str) -> None:
         assert found == next((s for s in starts if s >= offset), None), offset
         if found is None:
             continue
-        parts = [split_mbox(range_lines(stream, *r)) for r in ((0, found), (found, None))]
+        parts = [split_mbox(range_chunks(stream, *r)) for r in ((0, found), (found, None))]
         assert [m for part in parts for m in list(part)] == whole, offset
 
 
