@@ -14,12 +14,12 @@ import quopri
 import re
 from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
-from functools import cached_property
 from typing import Literal
 
 import idna
 
 from hrdp import mime
+from hrdp.lazy import cached_property
 
 SenderSource = Literal["envelope", "header", "none"]
 

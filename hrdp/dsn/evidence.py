@@ -13,10 +13,10 @@ import re
 import threading
 import weakref
 from email.utils import parseaddr
-from functools import cached_property
 
 from hrdp.dsn.decoding import TEXT_CAP, at_line_start, lowered, part_text, strip_html
 from hrdp.dsn.headers import Headers, attached_headers, copied_headers
+from hrdp.lazy import cached_property
 from hrdp.message import ParsedMessage
 from hrdp.mime import Part
 

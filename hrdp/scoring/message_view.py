@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
+
+from hrdp.lazy import cached_property
 
 if TYPE_CHECKING:
     from hrdp.message import ParsedMessage
