@@ -13,6 +13,9 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from typing import Literal
 
@@ -191,6 +194,12 @@ class ParsedMessage:
     def headers(self, name: str) -> list[str]:
         """Every occurrence of a header, top first, decoded and unfolded."""
         return [decode_text(v) for v in self._raw_headers.get(name.lower(), [])]
+
+    @cached_property
+    def email(self) -> Message:
+        """The stdlib's compat32 Message of the same bytes, parsed on first use: for
+        plugins that want the whole ``email.message`` API (hrdp itself reads ``msg``)."""
+        return message_from_bytes(self.raw, policy=compat32)
 
     @cached_property
     def has_headers(self) -> bool:

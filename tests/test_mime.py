@@ -201,3 +201,13 @@ def test_base64_with_a_plain_footer_keeps_the_decoded_text() -> None:
 )
 def test_parameters(value: str, name: str, expected: str | None) -> None:
     assert mime.param(value, name) == expected
+
+
+def test_plugins_can_still_have_the_stdlib_message() -> None:
+    from hrdp.message import ParsedMessage
+
+    raw = _multipart(b"--b1\nContent-Type: text/plain\n\nhello\n--b1--\n")
+    message = ParsedMessage(raw)
+    assert message.email.get_content_type() == message.msg.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in message.email.walk()] == [
+        p.get_content_type() for p in message.msg.walk()]
