@@ -27,7 +27,7 @@ from hrdp.sources import RawMessage
 
 __all__ = ["Result", "Settings", "classify", "classify_files"]
 
-UNIT_BYTES = 1 << 20  # a worker's piece of an archive: big enough to amortise, small to balance
+UNIT_BYTES = 4 << 20  # a worker's piece of an archive: fewer, larger results to pickle
 
 
 @dataclass
