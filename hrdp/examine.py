@@ -72,6 +72,14 @@ class Partial:
         return self
 
 
+# Shared by every ordinary message: a worker's batch of results pickles each once (the
+# pickle memo), so the main process unpickles fewer objects. Never mutated: the pipeline
+# replaces the decision and the facts, it does not edit them.
+_UNDECIDED = Decision("normal")
+_NOTHING = Finding()
+_NO_FACTS = Facts()
+
+
 def error_partial(raw: RawMessage, error: str) -> Partial:
     result = Result(raw.source, raw.index, Decision("high-risk", ["malformed"]), error=error)
     return Partial(result, Facts(malformed=True))
@@ -141,9 +149,11 @@ class Examiner:
         if not message.has_headers:
             return error_partial(raw, "no header fields: not an RFC 5322 message"), None
         finding = dsn.examine(message)
-        result = Result(raw.source, raw.index, Decision("normal"), message_id=message.message_id,
+        if finding.dsn is None and finding.notification is None:
+            finding = _NOTHING
+        result = Result(raw.source, raw.index, _UNDECIDED, message_id=message.message_id,
                         sender=message.sender, finding=finding, warnings=warnings)
-        partial = Partial(result, Facts(dsn=finding.dsn))
+        partial = Partial(result, Facts(dsn=finding.dsn) if finding.dsn else _NO_FACTS)
         if is_routed_dsn(finding.dsn, self.job.policy) and not self.job.all_rules:
             return partial, None  # rule 3 decided: no DNS, no scoring
         partial.domain = message.sender.domain

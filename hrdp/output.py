@@ -118,12 +118,16 @@ class CsvWriter:
         self.out.flush()
 
 
+# One encoder for every row: json.dumps(row, ensure_ascii=False) builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 class JsonlWriter:
     def __init__(self, out: IO[str]) -> None:
         self.out = out
 
     def write(self, row: dict[str, Any]) -> None:
-        self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.out.write(_JSON.encode(row) + "\n")
 
     def close(self) -> None:
         self.out.flush()
@@ -137,7 +141,7 @@ class JsonWriter:
         self.count = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        self.out.write(("[\n" if self.count == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+        self.out.write(("[\n" if self.count == 0 else ",\n") + _JSON.encode(row))
         self.count += 1
 
     def close(self) -> None:
