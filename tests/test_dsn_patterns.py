@@ -9,7 +9,7 @@ import re
 import pytest
 
 from hrdp.dsn import examine, mta_bodies, phrases, textscan
-from hrdp.dsn.decoding import at_line_start, factored, lowered, top_level
+from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import lower_same_length
 from hrdp.dsn.headers import read_headers
 from hrdp.dsn.reasons import smtp_command
@@ -52,6 +52,41 @@ def test_factored_phrases_match_as_written(text: str) -> None:
         assert bool(pattern.search(text)) == bool(plain.search(text)), reason
     plain_bounce = lowered(textscan.BOUNCE_PHRASE)
     assert bool(factored(plain_bounce).search(text)) == bool(plain_bounce.search(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "nothing at all", "550 5.1.1 user unknown", "user unknown user unknown",
+        "bad recipient", "xbad recipient", "the bad recipient", "no such person in name directory",
+        "ano x in name directory", "mail could not be delivered within 5 days",
+        "rate limit exceeded; connection rate limit", "550 5.1.0 address rejected, mailbox full",
+        "#5.1.1 bad address (in reply to rcpt to command) spam detected; virus found",
+    ],
+)  # fmt: skip
+def test_said_finds_what_each_reason_finds(text: str) -> None:
+    """One scan for every phrase gives the reasons that one search per reason gives,
+    exceptions (EXCEPT) included."""
+    expected = frozenset(reason for reason in phrases.PHRASES if phrases.says(reason, text))
+    assert phrases.said(text) == expected
+
+
+def test_every_phrase_opens_with_a_literal() -> None:
+    """``phrases.said`` looks a match up by its first character."""
+    assert opening(r"\#5\.1\.1") == "#"
+    assert opening(r"\bbad") == "" and opening("(?:a|b)") == "" and opening("e?mail") == ""
+    for sources in phrases.SOURCES.values():
+        for alternative in (alt for phrase in sources for alt in top_level(phrase)):
+            assert opening(alternative), alternative
+
+
+def test_word_start_written_after_the_opening_letter() -> None:
+    """``b(?<!\\wb)ad`` is "\\bbad": a word must start there."""
+    assert phrases.says("userunknown", "the bad recipient")
+    assert phrases.says("userunknown", "bad recipient")
+    assert not phrases.says("userunknown", "xbad recipient")
+    assert phrases.says("userunknown", "no x in name directory")
+    assert not phrases.says("userunknown", "ano x in name directory")
 
 
 def test_lower_case_sources_have_no_capital_literals() -> None:

@@ -150,6 +150,22 @@ def factor(alternatives: list[str], depth: int) -> str:
     return "|".join(f"(?:{b})" if "|" in b else b for b in (*branches, *others))
 
 
+_QUANTIFIERS = ("?", "*", "+", "{")
+
+
+def opening(alternative: str) -> str:
+    """The character every match of ``alternative`` starts with: its first character,
+    when that is a literal (plain, or escaped punctuation such as ``\\#``) that no
+    quantifier follows; "" otherwise (a class, a group, an assertion)."""
+    if alternative[:1] == "\\":
+        char, after = alternative[1:2], alternative[2:3]
+        return char if char and not char.isalnum() and after not in _QUANTIFIERS else ""
+    first, after = alternative[:1], alternative[1:2]
+    if not first or first in ".^$*+?{}[]|()" or after in _QUANTIFIERS:
+        return ""
+    return first
+
+
 def factored(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """``pattern`` with its top-level alternatives grouped by opening (``factor``):
     the same language, searched several times faster when it lists many phrases."""

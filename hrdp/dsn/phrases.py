@@ -7,19 +7,27 @@ Reason classes; "a ... b" pairs are written ``a.{0,200}?b`` (bounded: linear on 
 The order in which reasons are tried lives in ``reasons.py``, not here. The tables are
 split by side: ``phrases_recipient.py`` (address, mailbox, domain, receiving system) and
 ``phrases_sender.py`` (sender's host, reputation, authentication, content).
+
+A diagnostic is asked about a dozen reasons on average, and a search costs about the
+same whatever the number of phrases it tries at each character, so ``said`` finds every
+reason at once: one search for all phrases, and at each place where one matches, the
+reasons with a phrase that opens with that character.
 """
 
 from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import any_of
+from hrdp.dsn.decoding import any_of, opening, top_level
 from hrdp.dsn.phrases_recipient import RECIPIENT_PHRASES
 from hrdp.dsn.phrases_sender import SENDER_PHRASES
 
-# One pattern per reason: the recipient's side (phrases_recipient.py), the sender's
-# side (phrases_sender.py).
-PHRASES: dict[str, re.Pattern[str]] = {**RECIPIENT_PHRASES, **SENDER_PHRASES}
+# Each reason's phrases as written: the recipient's side (phrases_recipient.py), the
+# sender's side (phrases_sender.py); one pattern per reason.
+SOURCES: dict[str, tuple[str, ...]] = {**RECIPIENT_PHRASES, **SENDER_PHRASES}
+PHRASES: dict[str, re.Pattern[str]] = {
+    reason: any_of(*phrases) for reason, phrases in SOURCES.items()
+}
 
 
 # Phrases that rule a reason out although one of its phrases is there too.
@@ -30,6 +38,25 @@ EXCEPT: dict[str, re.Pattern[str]] = {
 }
 
 
+def _by_opening() -> dict[str, tuple[str, ...]]:
+    """Opening character -> the reasons with a phrase that opens with it. Every phrase
+    must open with a literal: then the engine also skips ahead to the characters in this
+    table (a character set prefix) when it searches all of them at once."""
+    found: dict[str, list[str]] = {}
+    for reason, phrases in SOURCES.items():
+        for alternative in (alt for phrase in phrases for alt in top_level(phrase)):
+            char = opening(alternative)
+            if not char:
+                raise ValueError(f"{reason}: phrase without a literal opening: {alternative!r}")
+            if reason not in found.setdefault(char, []):
+                found[char].append(reason)
+    return {char: tuple(reasons) for char, reasons in found.items()}
+
+
+_OPENING = _by_opening()
+_ANY = any_of(*(phrase for phrases in SOURCES.values() for phrase in phrases))
+
+
 def says(reason: str, diagnostic: str) -> bool:
     """Whether the (lower-cased) diagnostic holds one of ``reason``'s phrases."""
     pattern = PHRASES.get(reason)
@@ -37,3 +64,20 @@ def says(reason: str, diagnostic: str) -> bool:
         return False
     unless = EXCEPT.get(reason)
     return unless is None or not unless.search(diagnostic)
+
+
+def said(diagnostic: str) -> frozenset[str]:
+    """Every reason ``says`` finds in the (lower-cased) diagnostic. A reason's pattern
+    matches somewhere if and only if it matches at one of the places where the pattern
+    of all phrases does, so those places are the only ones to look at."""
+    found: set[str] = set()
+    start = 0
+    while (match := _ANY.search(diagnostic, start)) is not None:
+        start = match.start()
+        for reason in _OPENING[diagnostic[start]]:
+            if reason not in found and PHRASES[reason].match(diagnostic, start):
+                found.add(reason)
+        start += 1
+    return frozenset(
+        reason for reason in found if reason not in EXCEPT or not EXCEPT[reason].search(diagnostic)
+    )

@@ -1,16 +1,15 @@
 """Diagnostic phrases of the failures on the recipient's side: its address, mailbox,
 domain and receiving system (unknown user, full mailbox, no such domain, expiry, loops,
-local delivery programs). Lower case; see ``phrases.py`` for how they are used."""
+local delivery programs). Lower case, every phrase opening with a plain character
+("\\b" written as a look-behind after it); see ``phrases.py`` for how they are used."""
 
 from __future__ import annotations
 
-import re
+from hrdp.dsn.decoding import GAP
 
-from hrdp.dsn.decoding import GAP, any_of
-
-RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
+RECIPIENT_PHRASES: dict[str, tuple[str, ...]] = {
     # The recipient's local part does not exist (RFC 3463 X.1.1).
-    "userunknown": any_of(
+    "userunknown": (
         r"#5\.1\.1 bad address|550 address invalid|5\.1\.0 address rejected",
         r"address (?:does not exist|not present in directory|unknown)|can't accept user",
         r"does not exist\.|destination addresses were unknown",
@@ -42,9 +41,9 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"invalid or unknown virtual user|adresse nicht gefunden wurde",
         r"<[^>]{1,254}> not found|<[^>]{1,254}>\.\.\. blocked by ",
         rf"account {GAP}does not exist at",
-        rf"destinataire invalide\. invalid recipient\.{GAP}41[68]|\bbad{GAP}recipient",
+        rf"destinataire invalide\. invalid recipient\.{GAP}41[68]|b(?<!\wb)ad{GAP}recipient",
         rf"mailbox {GAP}(?:does not exist|unavailable or access denied)",
-        rf"\bno {GAP} in name directory",
+        rf"n(?<!\wn)o {GAP} in name directory",
         rf"non-?existent user|rcpt {GAP}does not exist",
         rf"rcpt \({GAP}t exist |recipient {GAP}was not found",
         rf"user unknown in {GAP}table",
@@ -52,7 +51,7 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         rf"unknown local-?part|user {GAP}(?:was not found|does not exist)|user \({GAP}\) unknown",
     ),
     # The recipient's mailbox is over quota (X.2.2).
-    "mailboxfull": any_of(
+    "mailboxfull": (
         r"insufficient disk space|exceeding receiving limits|boite du destinataire pleine",
         r"exceeded storage allocation|full mailbox|mailbox (?:exceeds allowed size|size limit)",
         r"would exceed maximum allowed storage|mailfolder is full|no space left on device",
@@ -63,15 +62,15 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         rf"quota {GAP}exceeded|mailbox is full",
     ),
     # A per-mailbox message length limit (X.2.3).
-    "exceedlimit": any_of(r"message header size exceeds limit|message too large"),
+    "exceedlimit": (r"message header size exceeds limit|message too large",),
     # The message is larger than the system accepts (X.3.4).
-    "mesgtoobig": any_of(
+    "mesgtoobig": (
         r"message (?:size|length) exceeds|exceeds? (?:the )?(?:maximum )?(?:message )?size",
         r"message is too (?:big|large)|mail size limit|message too big|size limit exceeded",
         r"maximum message size|message size (?:limit|too)|too big for system",
         r"line limit exceeded|line too long",
     ),
-    "suspend": any_of(
+    "suspend": (
         r" is currently suspended| temporary locked|archived recipient|destinataire archivee",
         r"account that you tried to reach is (?:disabled|inactive)|has been suspended",
         r"inactive account|invalid/inactive user|is a deactivated mailbox|user is terminated",
@@ -80,15 +79,15 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"has been temporarily suspended|this address no longer accepts mail",
         r"this mailbox is disabled|user or domain is disabled|user suspended|account is locked",
     ),
-    "hasmoved": any_of(r" has been replaced by "),
-    "filtered": any_of(
+    "hasmoved": (r" has been replaced by ",),
+    "filtered": (
         r"account is protected by|bounced address|has restricted sms e-mail",
         r"is not accepting any mail|message filtered|message rejected due to user rules",
         r"not found recipient account|refuse to receive mail|only accepting mail from specific",
         r"refused due to recipient preferences|user not found|user refuses to receive",
         r"user reject|you have been blocked by the recipient",
     ),
-    "hostunknown": any_of(
+    "hostunknown": (
         r"domain (?:does not exist|is not reachable|must exist)|host or domain name not found",
         r"host unknown|host unreachable|mail domain mentioned in email address is unknown",
         r"name or service not known|no such domain|unknown domain name",
@@ -96,7 +95,7 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         rf"553 {GAP} does not exist",
         rf"dns lookup failure: host {GAP}not found",
     ),
-    "systemerror": any_of(
+    "systemerror": (
         r"aliasing/forwarding loop broken|can't create user output file|could not load drd",
         r"internal error reading data|internal server error: operation now in progress",
         r"interrupted system call|encountered an error while being processed",
@@ -108,7 +107,7 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"timeout waiting for input|transaction failed ",
         rf"unable to connect {GAP}daemon",
     ),
-    "networkerror": any_of(
+    "networkerror": (
         r"could not connect and send the mail|dns records for the destination computer",
         r"hop count exceeded|host is unreachable|host name lookup failure",
         r"host not found, try again|mail forwarding loop|malformed (?:or unexpected )?name server",
@@ -117,8 +116,8 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"responded with code (?:nxdomain|servfail)|had no relevant answers",
         r"dns query failed|expired, connection refused|network error on destination",
     ),
-    "systemfull": any_of(r"mail system full|exceeded storage allocation"),
-    "notaccept": any_of(
+    "systemfull": (r"mail system full|exceeded storage allocation",),
+    "notaccept": (
         r"does not accept mail \(nullmx\)|host/domain does not accept mail",
         r"host does not accept mail|mail receiving disabled|name server: \.: host not found",
         r"null mx|indicated no smtp service",
@@ -126,7 +125,7 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"smtp protocol returned a permanent error",
         r"couldn.t find a mail exchanger|no mx found for domain",
     ),
-    "expired": any_of(
+    "expired": (
         r"connection timed out|could not find a gateway for|delivery attempts will continue",
         r"delivery (?:time )?expired|failed to deliver to domain |giving up on",
         r"failing for a long time|has been delayed|not been collected after",
@@ -134,12 +133,13 @@ RECIPIENT_PHRASES: dict[str, re.Pattern[str]] = {
         r"server did not respond|in the queue too long|after multiple retries",
         r"not reachable within the allowed queue period|could not be delivered for more than",
         rf"could not be delivered for{GAP} days|cannot send message for|retry timeout exceeded",
-        r"(?:message|mail) could not be delivered within|queue lifetime|gave up",
+        r"message could not be delivered within|mail could not be delivered within",
+        r"queue lifetime|gave up",
         r"could not deliver for the last|envelope expired",
     ),
-    "mailererror": any_of(
+    "mailererror": (
         r" \|\| exit |procmail: |bin/procmail|bin/maildrop|command failed: ",
         r"command died with status |command output:|mailer error|pipe to \|/|x-unix; ",
     ),
-    "syntaxerror": any_of(r"syntax error|command unrecognized|unrecognized command"),
+    "syntaxerror": (r"syntax error|command unrecognized|unrecognized command",),
 }

@@ -1,15 +1,14 @@
 """Diagnostic phrases of the refusals aimed at the sender: its address, host,
 reputation, authentication, rate and content (relaying, SPF/DKIM, PTR, blocklists,
-spam, viruses, policies). Lower case; see ``phrases.py`` for how they are used."""
+spam, viruses, policies). Lower case, every phrase opening with a plain character;
+see ``phrases.py`` for how they are used."""
 
 from __future__ import annotations
 
-import re
+from hrdp.dsn.decoding import GAP
 
-from hrdp.dsn.decoding import GAP, any_of
-
-SENDER_PHRASES: dict[str, re.Pattern[str]] = {
-    "norelaying": any_of(
+SENDER_PHRASES: dict[str, tuple[str, ...]] = {
+    "norelaying": (
         r"as a relay|email address is not verified\.|insecure mail relay|not a gateway",
         r"not permitted to relay|requires authentication when attempting to send to a non-local",
         r"no relaying|not allowed to relay|not an open relay|not local host",
@@ -17,7 +16,7 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         r"specified domain is not allowed|not in my list of allowed rcpthost",
         r"not configured to relay mail|unable to relay |we don't handle mail for",
     ),
-    "authfailure": any_of(
+    "authfailure": (
         r"//spf\.pobox\.com|bad spf records|dmarc policy|required authentication level",
         r"inspect your spf settings|sender policy framework (?:\(spf\) fail|violation)",
         r"spf \(sender policy framework\) domain authentication fail|spf check: fail",
@@ -25,7 +24,7 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         r"unauthenticated email from |does not have authentication information or fails to pass",
         rf" is not allowed to send mail\.{GAP}_401|not allowed to send from <{GAP}spf record",
     ),
-    "requireptr": any_of(
+    "requireptr": (
         r"ip name lookup failed|must have a ptr record|bad dns ptr resource record",
         r"cannot find your hostname|cannot resolve your address\.|fix reverse dns for ",
         r"missing ptr records|no ptr record found\.|custom reverse dns name",
@@ -35,21 +34,21 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         rf"domain {GAP}mismatches client ip|dns lookup failure: {GAP}try again later",
         rf"reverse dns lookup for host {GAP}failed|invalid rdns record|unverifyable sending ips",
     ),
-    "notcompliantrfc": any_of(
+    "notcompliantrfc": (
         r"duplicate header|not rfc 5322 compliant|p=rfcmessagenoncompliant",
         rf" multiple {GAP} header",
     ),
-    "badreputation": any_of(
+    "badreputation": (
         r"poor email reputation|due to ip reputation|reputation problems|very low reputation",
         r"bad reputation|sender reputation|poor reputation|low reputation",
     ),
-    "contenterror": any_of(
+    "contenterror": (
         r"duplicate header|header size exceeds maximum|8-bit data in message header",
         r"recipient list, exceeds policy limit|mime complexity exceeds",
         r"too many received: headers|invalid mime headers|improperly-formatted binary",
         r"unnecessary base64 encoding",
     ),
-    "rejected": any_of(
+    "rejected": (
         r"access denied \((?:in reply to mail from command|sender blacklisted)\)",
         r"address rejected|administrative prohibition|batv (?:failed|validation)",
         r"backscatter protection|list of senders to accept mail from|bogus mail from",
@@ -71,7 +70,7 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         r"to/from an address that has been blacklisted|submit messages to this e-mail system",
         r"your email address has been blacklisted",
     ),
-    "spamdetected": any_of(
+    "spamdetected": (
         r" - spam|help_spam_16\.htm|554 5\.7\.0 reject, id=|appears to be unsolicited",
         r"blacklisted url in message|block(?:ed)? for spam|no spam please|blocked by spamassassin",
         r"att\.net/blocks|detected as spam|unsolicited bulk e-mail|content filter rejection",
@@ -100,17 +99,17 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         rf"rule imposed as {GAP} is blacklisted",
         rf"spam {GAP} exceeded|this message scored {GAP} spam points",
     ),
-    "speeding": any_of(
+    "speeding": (
         r"rate limit(?:ed)? (?:exceeded|reached)|exceeded the rate limit|sending too fast",
         r"receiving mail at a rate that prevents additional messages|too many messages (?:in|per)",
     ),
-    "toomanyconn": any_of(
+    "toomanyconn": (
         r"maximum connection limit|connection rate limit exceeded|per-domain connection limit",
         r"max emails per hour|throttling failure|too many (?:concurrent smtp )?connections",
         r"too many errors from your ip|too many recipients|too many smtp sessions",
         r"trop de connexions|made numerous attempts to deliver",
     ),
-    "blocked": any_of(
+    "blocked": (
         r" said: 550 blocked|spamcop\.net/bl\.|bad sender ip address|banned sending ip",
         r"blacklisted by|blocked using |blocked - see http|dnsbl:attrbl|abus detecte gu_eib_0[24]",
         r"client host rejected: (?:may not be mail exchanger|was not authenticated)",
@@ -144,11 +143,11 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         rf"service refused, please try later\. {GAP}(?:103|510)",
         rf"your access ip{GAP} has been rejected|is listed at {GAP}\.abuseat\.org",
     ),
-    "virusdetected": any_of(
+    "virusdetected": (
         r"virus (?:detected|found|infected)|infected with|contains? (?:a )?virus",
         r"message was infected|malware detected|virus scanner",
     ),
-    "policyviolation": any_of(
+    "policyviolation": (
         r"illegal attachment|not accepting mail with |non-member to a members-only list",
         r"closed mailing list|denied by policy|not accepted for policy reasons",
         r"rejected due to security policies|header are not accepted|header error",
@@ -159,10 +158,10 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         r"content presents a potential|containing images or other attachments",
         r"you're using a mass mailer|without solving a captcha",
     ),
-    "failedstarttls": any_of(
+    "failedstarttls": (
         r"starttls|tls (?:is )?required|requires? (?:a )?secure connection|encryption required",
     ),
-    "securityerror": any_of(
+    "securityerror": (
         r"account not subscribed to ses|authentication (?:credentials invalid|failure|required)",
         r"authentication turned on in your email client|executable files are not allowed",
         r"insecure mail relay|recipient address rejected: access denied",
@@ -172,5 +171,5 @@ SENDER_PHRASES: dict[str, re.Pattern[str]] = {
         rf"authentication failed; server {GAP} said: |authentification (?:invalide|requise)",
         rf"domain {GAP} is a dead domain|not authorized to perform ses:sendrawemail",
     ),
-    "suppressed": any_of(r"suppression list|suppressed"),
+    "suppressed": (r"suppression list|suppressed",),
 }

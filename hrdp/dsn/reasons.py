@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from hrdp.dsn.phrases import says
+from hrdp.dsn.phrases import said
 from hrdp.dsn.rhost import Failure, hosts_in, provider_reason
 from hrdp.dsn.status import (
     code_in,
@@ -79,7 +79,7 @@ class Facts:
             self.command = "RCPT"
         self.hint = hint
         self.hosts = hosts
-        self._said: dict[str, bool] = {}
+        self._said: frozenset[str] | None = None
 
     def provider(self) -> str:
         """The reason the receiving provider's own rules give (``rhost.py``), if any."""
@@ -89,11 +89,11 @@ class Facts:
         return provider_reason(hosts, Failure(self.status, self.reply, self.command, self.text))
 
     def says(self, reason: str) -> bool:
-        """``phrases.says`` for this diagnostic, each reason asked once."""
-        found = self._said.get(reason)
-        if found is None:
-            found = self._said[reason] = says(reason, self.text)
-        return found
+        """``phrases.says`` for this diagnostic: every reason found by one ``phrases.said``
+        on the first question (a diagnostic is asked about a dozen on average)."""
+        if self._said is None:
+            self._said = said(self.text)
+        return reason in self._said
 
 
 def _name_or_says(reason: str) -> Callable[[Facts], bool]:
