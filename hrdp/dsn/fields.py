@@ -11,10 +11,12 @@ from hrdp.dsn.report import DsnKind, DsnReport
 
 DIAGNOSTIC_SHOWN = 1000  # characters of a diagnostic kept in the row
 
-# RFC 3463 enhanced status code: class.subject.detail.
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
-# RFC 5321 reply code at the start of a reply line ("550 ", "550-", "smtp; 550 ...").
-_REPLY = re.compile(r"(?:^|[\s;:(\[])([245])\d\d(?=[\s\-])")
+# RFC 3463 enhanced status code: class.subject.detail. What may not precede the class
+# digit is checked after it (as in status.py: the engine skips ahead to a 2, 4 or 5).
+_STATUS = re.compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
+# RFC 5321 reply code at the start of a reply line ("550 ", "550-", "smtp; 550 ..."):
+# after the start of the text, a space or one of ";:([".
+_REPLY = re.compile(r"([245])(?<![^\s;:(\[][245])\d\d(?=[\s\-])")
 # A field line, lenient about the space before the colon ("Status : 5.1.1").
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 # An addr-spec as bounces print it (RFC 5321 4.5.3.1 limits: local part 64, domain 255);
