@@ -89,6 +89,24 @@ def test_word_start_written_after_the_opening_letter() -> None:
     assert not phrases.says("userunknown", "ano x in name directory")
 
 
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "", "hello\nworld", "\nthis is the mail system at host mx.test.\n",
+        "\n  hi. this is the qmail-send program at a.test\n-- this is the qmail-send program",
+        "\nthis message was created automatically by mail delivery software\n"
+        "\n----- transcript of session follows -----\n",
+        "\nyour message did not reach some or all\nwas not delivered to:\n",
+        "this is the mail system at host (not at a line start)",
+    ],
+)  # fmt: skip
+def test_formats_in_finds_what_each_format_finds(notice: str) -> None:
+    """One search for every format's markers gives the formats, in table order, that
+    one search per format gives."""
+    expected = [form for form in mta_bodies.FORMATS if form.markers.search(notice)]
+    assert mta_bodies.formats_in(notice) == expected
+
+
 def test_lower_case_sources_have_no_capital_literals() -> None:
     """Patterns searched in lower-cased text must be written in lower case."""
     for form in mta_bodies.FORMATS:

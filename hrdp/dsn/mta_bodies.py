@@ -40,11 +40,14 @@ class BodyFormat:
         return next((reason for phrase, reason in self.reasons if phrase in notice_lower), "")
 
 
+_LINE_START = r"\n[ \t]*"
+
+
 def _lines(*phrases: str) -> re.Pattern[str]:
     """Phrases that must open a line (after indentation), written in lower case: they
     are searched in "\\n" + the lower-cased notice (``Evidence.lines_lower``), so a
     line start is a newline the engine finds with a fast literal search."""
-    return re.compile(r"\n[ \t]*(?:" + "|".join(phrases) + ")", re.MULTILINE)
+    return re.compile(_LINE_START + "(?:" + "|".join(phrases) + ")", re.MULTILINE)
 
 
 FORMATS: tuple[BodyFormat, ...] = (
@@ -176,24 +179,57 @@ class MtaBodyDetector:
 
     def detect(self, message: ParsedMessage) -> Finding | None:
         ev = evidence(message)
-        context = bounce_context(ev)
-        for form in FORMATS:
-            if not (context or _has_header(message, form)):
-                continue
-            if form.markers.search(ev.lines_lower):
-                recipients = None
-                if form.recipient is not None:
-                    found = form.recipient.findall(ev.section)
-                    recipients = [address.lower() for address in found] or None
-                hint = form.hint(ev.notice_lower) if form.reasons else ""
-                return Finding(dsn=text_report(ev, form.name, recipients, hint))
-        return None
+        if bounce_context(ev):
+            found = formats_in(ev.lines_lower)
+        else:  # only a format's own header stands in for the bounce context
+            found = [
+                form
+                for form in FORMATS
+                if _has_header(message, form) and form.markers.search(ev.lines_lower)
+            ]
+        if not found:
+            return None
+        form, recipients = found[0], None
+        if form.recipient is not None:
+            addresses = form.recipient.findall(ev.section)
+            recipients = [address.lower() for address in addresses] or None
+        hint = form.hint(ev.notice_lower) if form.reasons else ""
+        return Finding(dsn=text_report(ev, form.name, recipients, hint))
+
+
+def _any_marker() -> re.Pattern[str]:
+    """One pattern for the markers of every format: a line start, then any phrase."""
+    phrases = []
+    for form in FORMATS:
+        if not form.markers.pattern.startswith(_LINE_START):
+            raise ValueError(f"{form.name}: markers must be made by _lines()")
+        phrases.append(form.markers.pattern[len(_LINE_START) :])
+    return re.compile(_LINE_START + "(?:" + "|".join(phrases) + ")", re.MULTILINE)
+
+
+_ANY_MARKER = _any_marker()
+
+
+def formats_in(lines_lower: str) -> list[BodyFormat]:
+    """The formats whose markers the notice holds (``Evidence.lines_lower``), in table
+    order. One search for all markers instead of one per format: a format's markers
+    match somewhere if and only if they match at a line where the markers of all do."""
+    found: set[int] = set()
+    start = 0
+    while (match := _ANY_MARKER.search(lines_lower, start)) is not None:
+        start = match.start()
+        for index, form in enumerate(FORMATS):
+            if index not in found and form.markers.match(lines_lower, start):
+                found.add(index)
+        start += 1
+    return [FORMATS[index] for index in sorted(found)]
 
 
 def format_of(ev: Evidence) -> str:
     """The name of the first format whose markers the notice holds ("" when none):
     for detectors that find the recipients elsewhere but follow a format's rules."""
-    return next((form.name for form in FORMATS if form.markers.search(ev.lines_lower)), "")
+    found = formats_in(ev.lines_lower)
+    return found[0].name if found else ""
 
 
 def _has_header(message: ParsedMessage, form: BodyFormat) -> bool:
