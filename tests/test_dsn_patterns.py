@@ -5,13 +5,14 @@ suffix table, and the screen's header-only reading. Messages written here."""
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 
 import pytest
 
 from hrdp.dsn import examine, mta_bodies, phrases, textscan
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import lower_same_length
-from hrdp.dsn.headers import read_headers
+from hrdp.dsn.headers import parse_address, read_headers
 from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.rhost import Failure, provider_reason
 from hrdp.dsn.screen import could_be_notice
@@ -127,6 +128,21 @@ def test_read_headers_stops_at_the_body_and_joins_folded_lines() -> None:
     assert fields["to"] == "a@b.test, c@d.test"
     assert fields["subject"] == "hi"
     assert "from" not in fields
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "", "Mail Delivery System <MAILER-DAEMON@mx.example.jp>", "<>", "Jetmail System <>",
+        '"Mail Delivery System" <postmaster@a.test>', "  Mail   Delivery\tSystem  <a@b.test> ",
+        "Name<a.b..c@d.test.>", "mailer-daemon@a.test", " x+y@a.test ", '"" <a@b.test>',
+        '"  spaced  " <a@b.test>', "MAILER-DAEMON", "a@b.test (Mail Delivery)",
+        '"a\\"b" <x@y.test>', "Name <a@[192.0.2.1]>", "Name <a@b.test>, Other <c@d.test>",
+        "n\u00e4me <a@b.test>", "Name <@relay:a@b.test>", "<a@b.test> trailing",
+    ],
+)  # fmt: skip
+def test_parse_address_is_parseaddr(value: str) -> None:
+    assert parse_address(value) == parseaddr(value)
 
 
 def test_smtp_command_from_every_wording() -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from email.utils import parseaddr
 
 from hrdp.dsn.decoding import TEXT_CAP, at_line_start, lowered, part_text, strip_html
-from hrdp.dsn.headers import Headers, attached_headers, copied_headers
+from hrdp.dsn.headers import Headers, attached_headers, copied_headers, parse_address
 from hrdp.lazy import cached_property
 from hrdp.message import ParsedMessage
 from hrdp.mime import Part
@@ -122,7 +121,12 @@ class Evidence:
         """RFC 6522 report-type of a top-level multipart/report ("" otherwise)."""
         if self.content_type != "multipart/report":
             return ""
-        match = _REPORT_TYPE.search(self.message.header("Content-Type"))
+        value = self.message.msg.get("Content-Type") or ""
+        if not value.isascii() or "=?" in value:
+            value = self.message.header("Content-Type")
+        # Otherwise read as written: decoding would only unfold it, and the pattern
+        # allows any white space where folding can be.
+        match = _REPORT_TYPE.search(value)
         return match.group(1).lower() if match else ""
 
     @cached_property
@@ -131,7 +135,7 @@ class Evidence:
 
     @cached_property
     def from_pair(self) -> tuple[str, str]:
-        name, address = parseaddr(self.message.header("From"))
+        name, address = parse_address(self.message.header("From"))
         return name, address.lower()
 
     @cached_property

@@ -9,6 +9,7 @@ fields are ever needed.
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 
 from hrdp.dsn.decoding import part_text
 from hrdp.message import decode_text, looks_like_header_block
@@ -75,3 +76,29 @@ def copied_headers(notice: str, start: int) -> Headers | None:
 def header_value(headers: Headers, name: str) -> str:
     """A decoded header of an attached message ("" when absent)."""
     return decode_text(headers.get(name, ""))
+
+
+# The shapes of a From that parseaddr() reads as written: an optional display name
+# (a quoted string, or words), then <local@domain> or <>; or a bare local@domain.
+# Characters that mean something to RFC 5322 (quotes inside, comments, brackets, a
+# second address) are left to the full parser.
+_NAMED_ADDRESS = re.compile(
+    r'[ \t]*(?:"([^"\\\r\n]*)"|([A-Za-z0-9][A-Za-z0-9 \t._-]*?))?[ \t]*'
+    r"<([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)?>[ \t]*"
+)
+_BARE_ADDRESS = re.compile(r"[ \t]*([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)[ \t]*")
+
+
+def parse_address(value: str) -> tuple[str, str]:
+    """``email.utils.parseaddr(value)``: (display name, address). The common shapes
+    are read by one pattern; the stdlib parser walks the value a character at a
+    time in Python, and every bounce's From is read."""
+    match = _NAMED_ADDRESS.fullmatch(value)
+    if match is not None:
+        quoted, words, address = match.groups()
+        name = quoted if quoted is not None else " ".join((words or "").split())
+        return name, address or ""
+    match = _BARE_ADDRESS.fullmatch(value)
+    if match is not None:
+        return "", match.group(1)
+    return parseaddr(value)
