@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
 from hrdp.scoring.message_view import MessageView
 from hrdp.scoring.rule_file import load_rules, parse_rule
-from hrdp.scoring.rule_set import RuleSet
+from hrdp.scoring.rule_set import PhraseMatcher, RuleSet
 from hrdp.scoring.rules import DEFAULT_THRESHOLD, RulesScorer
 from tests.conftest import REPO
 
@@ -342,3 +343,46 @@ def test_names_moved_out_of_rules_stay_importable_from_it() -> None:
                  "render_html"):
         assert getattr(tokens, name) is getattr(message_view, name)
     assert rule_file.BUILTIN_FILE.is_file()
+
+
+# --- the phrase matcher's own paths: the Hyperscan scan of the folded UTF-8 body ------------
+
+ODD_PHRASES = {"click here": {0}, "nul\x00byte": {1}, "«click»": {2}, "x ©": {3},
+               "日本 語": {4}, "\uff41\uff42": {5}, "é clair": {6}, '"remove"': {7}}
+ODD_TEXTS = [
+    *(f"click{space}here" for space in " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u2028\u3000"),
+    "click \u3000\n here", "é click\u2028 here", "\udcffclick here", "ǅclick here",
+    "²click here", "\x00click here", "nul\x00byte", "anul\x00byte", "say «click» now",
+    "x«click»", "x ©", "ax ©", "日本\u3000語", "本日本 語", "\uff41\uff42", "x\uff41\uff42",
+    "déjà\xa0é clair", 'a"remove"', "", " \n ",
+]
+
+
+def _phrases_found(text: str) -> set[int]:
+    """Rule.hits' meaning, one phrase at a time: where a word starts in the folded text."""
+    folded = " ".join(text.split())
+    hit: set[int] = set()
+    for phrase, rules in ODD_PHRASES.items():
+        starts = [m.start() for m in re.finditer(re.escape(phrase), folded)]
+        if any(s == 0 or not phrase[0].isalnum() or not folded[s - 1].isalnum() for s in starts):
+            hit |= rules
+    return hit
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_phrase_matcher_on_any_whitespace_and_utf8(text: str) -> None:
+    """Every whitespace str.split() folds (ASCII texts take a bytes path, others not),
+    word starts after multi-byte characters and lone surrogates, NUL and non-ASCII
+    punctuation inside phrases."""
+    assert PhraseMatcher(ODD_PHRASES).rules_hit(text) == _phrases_found(text)
+
+
+def test_phrase_matcher_scans_from_many_threads_at_once() -> None:
+    """A Hyperscan scan needs scratch space no other scan uses at the same time: each
+    thread makes its own, so threads that score together get the same answers."""
+    matcher = PhraseMatcher(ODD_PHRASES)
+    texts = ["click here " * 500, "nothing to see " * 500, "日本 語 " * 500]
+    expected = [matcher.rules_hit(text) for text in texts]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda i: matcher.rules_hit(texts[i % 3]), range(300)))
+    assert found == [expected[i % 3] for i in range(300)]
