@@ -9,9 +9,9 @@ from email.utils import parseaddr
 
 import pytest
 
-from hrdp.dsn import examine, mta_bodies, phrases, textscan
+from hrdp.dsn import decoding, examine, mta_bodies, phrases, textscan
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
-from hrdp.dsn.evidence import lower_same_length
+from hrdp.dsn.evidence import evidence, lower_same_length
 from hrdp.dsn.headers import parse_address, read_headers
 from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.rhost import Failure, provider_reason
@@ -145,6 +145,35 @@ def test_parse_address_is_parseaddr(value: str) -> None:
     assert parse_address(value) == parseaddr(value)
 
 
+@pytest.mark.parametrize("text", ["", "a b", "a  b", "a\tb", " \t ", "a \n\t\tb  ", "\t", "  "])
+def test_blank_runs_become_one_space(text: str) -> None:
+    assert decoding._SPACE_RUNS.sub(" ", text) == re.sub(r"[ \t]+", " ", text)
+
+
+@pytest.mark.parametrize(
+    ("subject", "notice"),
+    [
+        ("", ""), ("Delayed Mail", ""), ("Delayed Mail", "gave up on it"),
+        ("", "this is a warning only. will keep trying"), ("Returned mail", "permanent error"),
+        ("", "will continue trying ... no further attempts"),
+        ("", "no further attempts ... will continue trying"),
+        ("Gave up", "delivery has been delayed"), ("", "has not yet been delivered, xgave up"),
+    ],
+)  # fmt: skip
+def test_is_delay_reads_both_kinds_of_phrase_in_one_search(subject: str, notice: str) -> None:
+    """The same answer as a search for give-up phrases and one for delay phrases."""
+    gave_up = textscan._GAVE_UP.search(subject) or textscan._GAVE_UP_LOWER.search(notice)
+    delay = textscan.DELAY_SUBJECT.search(subject) or textscan.DELAY_TEXT.search(notice)
+    assert textscan.is_delay(subject, notice) == bool(not gave_up and delay)
+
+
+def test_evidence_is_one_per_message() -> None:
+    first, second = _parse(MIXED), _parse(MIXED)
+    assert evidence(first) is evidence(first)
+    assert evidence(second) is not evidence(first)
+    assert evidence(first) is evidence(first) and evidence(first).message is first
+
+
 def test_smtp_command_from_every_wording() -> None:
     assert smtp_command("550 no (in reply to end of DATA command)") == "DATA"
     assert smtp_command("RCPT TO:<a@b.test> 550 unknown") == "RCPT"
@@ -158,6 +187,9 @@ def test_provider_matched_by_whole_labels() -> None:
     assert provider_reason(["mx3.qq.com"], failure) == "userunknown"
     assert provider_reason(["qq.com."], failure) == "userunknown"
     assert provider_reason(["notqq.com"], failure) == ""
+    assert provider_reason(["a.b.c.mx3.qq.com"], failure) == "userunknown"
+    docomo = Failure("5.1.1", "550", "RCPT", "550 unknown user")
+    assert provider_reason(["x.y.mfsmax.docomo.ne.jp."], docomo) == "userunknown"
 
 
 def _parse(text: str) -> ParsedMessage:

@@ -245,12 +245,20 @@ class Evidence:
 
 _CACHE: weakref.WeakKeyDictionary[ParsedMessage, Evidence] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+# The message asked about last (weakly) and its Evidence: every detector asks again for
+# the same message, and this answers without the lock and the weak dictionary's lookup.
+_last: tuple[weakref.ref[ParsedMessage], Evidence] | None = None
 
 
 def evidence(message: ParsedMessage) -> Evidence:
     """The cached Evidence of ``message`` (one per message, shared by all detectors)."""
+    global _last
+    last = _last  # one read: another thread may replace it meanwhile
+    if last is not None and last[0]() is message:
+        return last[1]
     with _LOCK:
         found = _CACHE.get(message)
         if found is None:
             found = _CACHE[message] = Evidence(message)
-        return found
+    _last = (weakref.ref(message), found)
+    return found

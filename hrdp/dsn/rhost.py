@@ -230,13 +230,18 @@ for _index, (_suffixes, _rule) in enumerate(PROVIDERS):
         _BY_SUFFIX.setdefault(_suffix.lstrip("."), []).append(_index)
 
 
+# The most labels a suffix of the table has: longer endings of a host cannot match.
+_MOST_LABELS = max(suffix.count(".") + 1 for suffix in _BY_SUFFIX)
+
+
 def _providers_of(hosts: list[str]) -> list[int]:
     """The PROVIDERS rows whose suffix ends one of ``hosts`` (label by label: one dict
-    lookup per label, whatever the number of providers), in table order."""
+    lookup per ending of at most ``_MOST_LABELS`` labels, whatever the number of
+    providers), in table order."""
     found: set[int] = set()
     for host in hosts:
         labels = host.strip().rstrip(".").split(".")
-        for start in range(len(labels) - 1):
+        for start in range(max(0, len(labels) - _MOST_LABELS), len(labels) - 1):
             found.update(_BY_SUFFIX.get(".".join(labels[start:]), ()))
     return sorted(found)
 

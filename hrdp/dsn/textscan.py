@@ -8,12 +8,11 @@ common shapes of sendmail, Postfix, qmail, Exim, Exchange, Domino and their clon
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
 
 from hrdp.dsn.decoding import factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence
 from hrdp.dsn.fields import ADDRESS, make_report
-from hrdp.dsn.headers import header_value
+from hrdp.dsn.headers import header_value, parse_address
 from hrdp.dsn.report import DsnKind, DsnReport
 
 _ADDR = ADDRESS.pattern
@@ -134,6 +133,10 @@ _RECIPIENT_SHAPES = tuple(lowered(p) for p in (_RECIPIENT_LINE, _LABELLED_LINE, 
 _BOUNCE_PHRASE_LOWER = factored(lowered(BOUNCE_PHRASE))
 _DELAY_TEXT_LOWER = factored(lowered(DELAY_TEXT))
 _GAVE_UP_LOWER = factored(lowered(_GAVE_UP))
+# Either kind of phrase: one search finds whether the notice holds any (is_delay).
+_GAVE_UP_OR_DELAY_LOWER = factored(
+    lowered(re.compile(f"{_GAVE_UP.pattern}|{DELAY_TEXT.pattern}", re.IGNORECASE))
+)
 
 
 def says_bounce(section_lower: str) -> bool:
@@ -191,9 +194,13 @@ def is_delay(subject: str, section_lower: str) -> bool:
     """A delay warning rather than a failure (RFC 3464 "Action: delayed" in prose):
     the subject or the (lower-cased) notice promises more attempts, and nothing says
     it gave up."""
-    if _GAVE_UP.search(subject) or _GAVE_UP_LOWER.search(section_lower):
+    if _GAVE_UP.search(subject):
         return False
-    return bool(DELAY_SUBJECT.search(subject) or _DELAY_TEXT_LOWER.search(section_lower))
+    first = _GAVE_UP_OR_DELAY_LOWER.search(section_lower)
+    if first is None:  # the notice says neither (the common case: one search)
+        return bool(DELAY_SUBJECT.search(subject))
+    # No phrase of either kind starts before ``first``: a give-up is there or later.
+    return _GAVE_UP_LOWER.search(section_lower, first.start()) is None
 
 
 def bounce_context(ev: Evidence) -> bool:
@@ -261,14 +268,14 @@ _ANGLE_ADDRESS = re.compile(r'^[^"(<]*<([^<>"()\s]+@[^<>"()\s]+)>\s*$')
 
 def _address_of(value: str) -> str:
     """parseaddr()'s address, lower-cased; "Name <addr>" and a bare address are read
-    without it (the common shapes; quotes and comments take the full parser)."""
+    without it (the common shapes; quotes and comments take ``parse_address``)."""
     match = _ANGLE_ADDRESS.match(value)
     if match:
         return match.group(1).lower()
     bare = value.strip()
     if bare and not any(c in bare for c in ' "(<>,;:'):
         return bare.lower()
-    return parseaddr(value)[1].lower()
+    return parse_address(value)[1].lower()
 
 
 def add_original(report: DsnReport, ev: Evidence) -> DsnReport:
