@@ -76,6 +76,7 @@ def test_every_phrase_opens_with_a_literal() -> None:
     """``phrases.said`` looks a match up by its first character."""
     assert opening(r"\#5\.1\.1") == "#"
     assert opening(r"\bbad") == "" and opening("(?:a|b)") == "" and opening("e?mail") == ""
+    assert opening("-+ ?x") == "-" and opening("-{5,}x") == "-" and opening("-{0,5}x") == ""
     for sources in phrases.SOURCES.values():
         for alternative in (alt for phrase in sources for alt in top_level(phrase)):
             assert opening(alternative), alternative
@@ -99,6 +100,9 @@ def test_word_start_written_after_the_opening_letter() -> None:
         "\n----- transcript of session follows -----\n",
         "\nyour message did not reach some or all\nwas not delivered to:\n",
         "this is the mail system at host (not at a line start)",
+        "\n" + " " * 100 + "\t this is the mail system at host a.test",
+        "\n--- ---------- the following addresses had permanent fatal errors",
+        "\n*** ** this is a warning message only\n-----server message\n",
     ],
 )  # fmt: skip
 def test_formats_in_finds_what_each_format_finds(notice: str) -> None:

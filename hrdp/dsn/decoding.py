@@ -155,20 +155,25 @@ def factor(alternatives: list[str], depth: int) -> str:
     return "|".join(f"(?:{b})" if "|" in b else b for b in (*branches, *others))
 
 
-_QUANTIFIERS = ("?", "*", "+", "{")
+_AT_LEAST_ONCE = re.compile(r"\+|\{0*[1-9]\d*(?:,\d*)?\}")  # "+", "{2,}", "{1,3}", "{5}"
 
 
 def opening(alternative: str) -> str:
     """The character every match of ``alternative`` starts with: its first character,
-    when that is a literal (plain, or escaped punctuation such as ``\\#``) that no
-    quantifier follows; "" otherwise (a class, a group, an assertion)."""
+    when that is a literal (plain, or escaped punctuation such as ``\\#``) that is not
+    optional ("-+" and "-{5,}" open with "-"); "" otherwise (a class, a group, an
+    assertion, an optional first character)."""
     if alternative[:1] == "\\":
-        char, after = alternative[1:2], alternative[2:3]
-        return char if char and not char.isalnum() and after not in _QUANTIFIERS else ""
-    first, after = alternative[:1], alternative[1:2]
-    if not first or first in ".^$*+?{}[]|()" or after in _QUANTIFIERS:
+        char, rest = alternative[1:2], alternative[2:]
+        if not char or char.isalnum():
+            return ""
+    else:
+        char, rest = alternative[:1], alternative[1:]
+        if not char or char in ".^$*+?{}[]|()":
+            return ""
+    if rest[:1] in ("?", "*", "{", "+") and not _AT_LEAST_ONCE.match(rest):
         return ""
-    return first
+    return char
 
 
 def factored(pattern: re.Pattern[str]) -> re.Pattern[str]:

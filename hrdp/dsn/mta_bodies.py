@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hrdp.dsn.decoding import factor, opening, top_level
 from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
@@ -197,29 +198,56 @@ class MtaBodyDetector:
         return Finding(dsn=text_report(ev, form.name, recipients, hint))
 
 
-def _any_marker() -> re.Pattern[str]:
-    """One pattern for the markers of every format: a line start, then any phrase."""
-    phrases = []
-    for form in FORMATS:
-        if not form.markers.pattern.startswith(_LINE_START):
-            raise ValueError(f"{form.name}: markers must be made by _lines()")
-        phrases.append(form.markers.pattern[len(_LINE_START) :])
-    return re.compile(_LINE_START + "(?:" + "|".join(phrases) + ")", re.MULTILINE)
+def _marker_phrases(form: BodyFormat) -> list[str]:
+    """The phrases of a format's markers, as ``_lines`` joined them."""
+    pattern = form.markers.pattern
+    if not (pattern.startswith(_LINE_START + "(?:") and pattern.endswith(")")):
+        raise ValueError(f"{form.name}: markers must be made by _lines()")
+    return top_level(pattern[len(_LINE_START) + 3 : -1])
 
 
-_ANY_MARKER = _any_marker()
+def _by_opening() -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """Opening character -> the formats (indexes into FORMATS) with a marker phrase
+    that opens with it; and the formats with a phrase of no known opening, always
+    asked. A phrase opening with a blank would make the first character after the
+    indentation the wrong key: it counts as of no known opening."""
+    keyed: dict[str, set[int]] = {}
+    always: set[int] = set()
+    for index, form in enumerate(FORMATS):
+        for phrase in _marker_phrases(form):
+            char = opening(phrase)
+            if char and char not in " \t":
+                keyed.setdefault(char, set()).add(index)
+            else:
+                always.add(index)
+    table = {char: tuple(sorted(found | always)) for char, found in keyed.items()}
+    return table, tuple(sorted(always))
+
+
+# One pattern for the markers of every format (a line start, then any phrase, grouped
+# by opening as phrase tables are), and who to ask where it matches.
+_ANY_MARKER = re.compile(
+    _LINE_START + "(?:" + factor([p for form in FORMATS for p in _marker_phrases(form)], 3) + ")",
+    re.MULTILINE,
+)
+_OPENING, _ALWAYS = _by_opening()
+_INDENT = re.compile(r"[ \t]*")
 
 
 def formats_in(lines_lower: str) -> list[BodyFormat]:
     """The formats whose markers the notice holds (``Evidence.lines_lower``), in table
     order. One search for all markers instead of one per format: a format's markers
-    match somewhere if and only if they match at a line where the markers of all do."""
+    match somewhere if and only if they match at a line where the markers of all do;
+    there, only the formats with a phrase opening with the line's first character
+    (after its indentation) are asked."""
     found: set[int] = set()
     start = 0
     while (match := _ANY_MARKER.search(lines_lower, start)) is not None:
         start = match.start()
-        for index, form in enumerate(FORMATS):
-            if index not in found and form.markers.match(lines_lower, start):
+        indent = _INDENT.match(lines_lower, start + 1)  # always matches, maybe empty
+        first = indent.end() if indent else start + 1
+        for index in _OPENING.get(lines_lower[first : first + 1], _ALWAYS):
+            if index not in found and FORMATS[index].markers.match(lines_lower, start):
                 found.add(index)
         start += 1
     return [FORMATS[index] for index in sorted(found)]
