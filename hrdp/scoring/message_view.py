@@ -26,10 +26,12 @@ TAG = re.compile(r"<[^<>]*>")  # tags and comments; stops at "<" so "<<<<..." st
 # Local part, domain. The look-behind lets a match start only where a local part starts:
 # without it a long run of letters with no "@" is rescanned from every position (O(n^2)).
 ADDRESS = re.compile(r"(?<![\w.+=!%~-])([\w.+=!%~-]+)@([\w-]+(?:\.[\w-]+)+)")
-# Both start with a literal, which re scans for in C; the scheme is checked afterwards.
-_URI_REST = re.compile(r"://[^\s<>\"']+")
-_MAILTO = re.compile(r"mailto:[^\s<>\"']+")
 SCHEMES = ("https", "http", "ftp")
+# Both start with a literal, which re scans for in C. The scheme before "://" is captured
+# by look-behinds after it (a scheme group first would try every "h" and "f"); an address
+# with another scheme is matched all the same and skipped, so no URI inside it is taken.
+_URI = re.compile(r"(://(?:(?<=(https)://)|(?<=(http)://)|(?<=(ftp)://))?[^\s<>\"']+)")
+_MAILTO = re.compile(r"mailto:[^\s<>\"']+")
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s\";]+)", re.IGNORECASE)
 
 
@@ -83,11 +85,15 @@ class MessageView:
         self._headers: dict[str, list[str]] = {}
 
     def headers(self, name: str) -> list[str]:
-        """Every occurrence of a header, decoded (ParsedMessage.headers), read once."""
+        """Every occurrence of a header, decoded (ParsedMessage.headers), read once. A field
+        written once is ParsedMessage.header's value: decoded once for the checks, the
+        rules and the rest of hrdp (the raw table counts them, as hrdp.dsn.screen reads it)."""
         key = name.lower()
         values = self._headers.get(key)
         if values is None:
-            values = self._headers[key] = self.message.headers(key)
+            raw = self.message._raw_headers.get(key, ())
+            values = [self.message.header(key)] if len(raw) == 1 else self.message.headers(key)
+            self._headers[key] = values
         return values
 
     def header(self, name: str) -> str:
@@ -116,11 +122,17 @@ class MessageView:
 
     @cached_property
     def body(self) -> str:
+        if not self.has_html:
+            return self.rawbody  # the same text: one string, so lowered is rawbody_lowered
         return "\n".join(self.rendered)
 
     @cached_property
+    def has_html(self) -> bool:
+        return any(ctype == "text/html" for ctype, _cte, _text in self.parts)
+
+    @cached_property
     def lowered(self) -> str:
-        return self.body.lower()
+        return self.rawbody_lowered if self.body is self.rawbody else self.body.lower()
 
     @cached_property
     def folded(self) -> str:
@@ -135,13 +147,8 @@ class MessageView:
     def uris(self) -> list[str]:
         """URIs of the raw body, lower-cased (a case-blind scan is 5x slower)."""
         text = self.rawbody_lowered
-        uris = []
-        for match in _URI_REST.finditer(text):
-            start = match.start()
-            for scheme in SCHEMES:
-                if text.endswith(scheme, 0, start):
-                    uris.append(scheme + match.group())
-                    break
+        uris = [https + http + ftp + rest for rest, https, http, ftp in _URI.findall(text)
+                if https or http or ftp]
         return uris + _MAILTO.findall(text)
 
 
