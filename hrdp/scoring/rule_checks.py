@@ -17,7 +17,8 @@ _FREEMAIL = frozenset({"yahoo.com", "hotmail.com", "aol.com", "msn.com", "gmail.
 
 
 def _domain(view: MessageView, header: str) -> str:
-    found = ADDRESS.search(view.message.header(header))
+    value = view.message.header(header)
+    found = ADDRESS.search(value) if "@" in value else None  # most have none: found in C
     return found[2].lower() if found else ""
 
 
@@ -33,8 +34,9 @@ def html_image_only(view: MessageView) -> bool:
         return False
     html = [(text, shown) for (ctype, _cte, text), shown
             in zip(view.parts, view.rendered, strict=True) if ctype == "text/html"]
+    # Words counted up to 61 a part (split stops there): the sum is below 60 all the same.
     return any("<img" in text.lower() for text, _shown in html) and sum(
-        len(shown.split()) for _text, shown in html) < 60
+        len(shown.split(None, 60)) for _text, shown in html) < 60
 
 
 def mime_base64_text(view: MessageView) -> bool:
@@ -45,6 +47,8 @@ def mime_base64_text(view: MessageView) -> bool:
 def from_name_other_domain(view: MessageView) -> bool:
     """The From display name shows an address of another domain (a spoof of the sender)."""
     name, _lt, address = view.message.header("From").rpartition("<")
+    if "@" not in name:  # no address shown: the common answer, in C
+        return False
     shown, actual = ADDRESS.search(name), ADDRESS.search(address)
     return shown is not None and actual is not None and shown[2].lower() != actual[2].lower()
 
@@ -58,10 +62,15 @@ def subject_all_caps(view: MessageView) -> bool:
     return len(letters) >= 10 and all(c.isupper() for c in letters) and " " in subject.strip()
 
 
+# SUBJ_HAS_UNIQ_ID's r"\S\s{5,}[\w#-]{3,}\s*\Z" read backwards: matched once at the
+# start of the reversed Subject instead of searched for from every place of it.
+_UNIQUE_ID_REVERSED = re.compile(r"\s*[\w#-]{3,}\s{5,}\S")
+
+
 def subject_unique_id(view: MessageView) -> bool:
     """SUBJ_HAS_UNIQ_ID: a tracking code after a run of spaces at the end of the Subject."""
     raw = (view.message.msg.get("Subject") or "")[-MAX_HEADER:]
-    return re.search(r"\S\s{5,}[\w#-]{3,}\s*\Z", raw) is not None
+    return _UNIQUE_ID_REVERSED.match(raw[::-1]) is not None
 
 
 # Dates parsedate_tz() surely reads (day name, day, month, year, time, numeric zone):
