@@ -178,6 +178,26 @@ def test_evidence_is_one_per_message() -> None:
     assert evidence(first) is evidence(first) and evidence(first).message is first
 
 
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "", "<a@b.test>:\n550 no", "x\n  a@b.test\n", "rcpt to:<a@b.test>... user unknown",
+        "failed recipient: c@d.test\nto: e@f.test", "\n\n* [smtp:g@h.test]: 550 no",
+        "could not be delivered to: <i@j.test>", "x <a@b.test>:", "550-a@b.test on x\n",
+    ],
+)  # fmt: skip
+def test_recipient_lines_found_where_lines_start(notice: str) -> None:
+    """The line shapes searched from a newline find what "^" (MULTILINE) finds."""
+    line_shapes = textscan._RECIPIENT_SHAPES[:2]
+    for shape, source in zip(
+        line_shapes, (textscan._RECIPIENT_LINE, textscan._LABELLED_LINE), strict=True
+    ):
+        plain = lowered(source)
+        assert [m.groups() for m in shape.finditer("\n" + notice)] == [
+            m.groups() for m in plain.finditer(notice)
+        ]
+
+
 def test_smtp_command_from_every_wording() -> None:
     assert smtp_command("550 no (in reply to end of DATA command)") == "DATA"
     assert smtp_command("RCPT TO:<a@b.test> 550 unknown") == "RCPT"

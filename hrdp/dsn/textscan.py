@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import factored, lowered
+from hrdp.dsn.decoding import at_line_start, factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.headers import header_value, parse_address
@@ -92,7 +92,7 @@ BOUNCE_PHRASE = re.compile(
     r"message (?:could not|cannot) be delivered|not able to deliver|"
     r"failed addresses follow|was rejected|user not found|invalid mailbox|"
     r"had (?:permanent fatal |transient non-fatal |delivery )?errors|"
-    r"\b5\d\d[ -]#?5\.\d{1,3}\.\d{1,3}",
+    r"5(?<!\w5)\d\d[ -]#?5\.\d{1,3}\.\d{1,3}",
     re.IGNORECASE,
 )
 _DAEMON = re.compile(r"^(?:mailer-daemon|mail-daemon)@", re.IGNORECASE)
@@ -104,7 +104,7 @@ DELAY_TEXT = re.compile(
     r"this is a warning (?:message )?only|has not yet been delivered|"
     r"not been able to deliver[^.]{0,80}(?:yet|so far)|delivery has been delayed|"
     r"only a temporary failure|will (?:continue|keep) (?:trying|to try|to attempt)|"
-    r"attempts will continue|(?:still|will be) (?:being )?retried|"
+    r"attempts will continue|still (?:being )?retried|will be (?:being )?retried|"
     r"do not need to (?:re-?send|resend)|delayed for more than|has been postponed|"
     r"could not (?:be )?sen[dt][^.]{0,40}for (?:the )?past|this is just a warning",
     re.IGNORECASE,
@@ -118,7 +118,7 @@ DELAY_SUBJECT = re.compile(
 # A give-up after retries is a failure even when it mentions delays (sendmail
 # "Cannot send message for 5 days", "permanent fatal errors").
 _GAVE_UP = re.compile(
-    r"permanent (?:fatal )?error|cannot send message for|\bgave up\b|given up|"
+    r"permanent (?:fatal )?error|cannot send message for|g(?<!\wg)ave up\b|given up|"
     r"will not be retried|no further attempts",
     re.IGNORECASE,
 )
@@ -128,8 +128,15 @@ _GAVE_UP = re.compile(
 _NOT_RECOGNIZED = "the recipient name is not recognized"
 
 # The body patterns above for lower-cased text (``decoding.lowered``): several times
-# faster than ignoring case, on notices of up to 64 KiB.
-_RECIPIENT_SHAPES = tuple(lowered(p) for p in (_RECIPIENT_LINE, _LABELLED_LINE, _RECIPIENT_PHRASE))
+# faster than ignoring case, on notices of up to 64 KiB. The recipient shapes are
+# searched in "\n" + the text, the line shapes rewritten to open with that newline
+# (``decoding.at_line_start``); every phrase alternative opens with a literal ("\b"
+# written as a look-behind after it), so the grouped copies skip ahead by it.
+_RECIPIENT_SHAPES = (
+    at_line_start(lowered(_RECIPIENT_LINE)),
+    at_line_start(lowered(_LABELLED_LINE)),
+    lowered(_RECIPIENT_PHRASE),
+)
 _BOUNCE_PHRASE_LOWER = factored(lowered(BOUNCE_PHRASE))
 _DELAY_TEXT_LOWER = factored(lowered(DELAY_TEXT))
 _GAVE_UP_LOWER = factored(lowered(_GAVE_UP))
@@ -159,9 +166,10 @@ def recipients_in(section_lower: str, exclude: set[str]) -> list[str]:
     addresses in ``exclude`` (a notice may name its own sender in passing; a bare
     recipient line means what it says, even when people bounce mail to themselves)."""
     found: list[str] = []
+    lines = "\n" + section_lower  # a line starts after every newline
     for pattern in _RECIPIENT_SHAPES:
         skip = exclude if pattern is not _RECIPIENT_SHAPES[0] else set()
-        for match in pattern.finditer(section_lower):
+        for match in pattern.finditer(lines):
             address = next(group for group in match.groups() if group).strip(".").lower()
             if address in skip or address in found or _DAEMON.match(address):
                 continue
