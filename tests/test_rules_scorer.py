@@ -386,3 +386,21 @@ def test_phrase_matcher_scans_from_many_threads_at_once() -> None:
     with ThreadPoolExecutor(4) as pool:
         found = list(pool.map(lambda i: matcher.rules_hit(texts[i % 3]), range(300)))
     assert found == [expected[i % 3] for i in range(300)]
+
+
+def test_rule_set_remembers_what_repeated_header_values_and_uris_hit() -> None:
+    """Answers kept for header values and URIs that come again are the fresh answers (a
+    text in two fields has two), at most MEMO are kept, none for a text over MEMO_CHARS."""
+    rules = RuleSet(load_rules())
+    rules.MEMO = 5
+    long_subject = "FREE " + "x" * rules.MEMO_CHARS
+    messages = [
+        mail(f"see http://192.0.2.{n}/ and https://bit.ly/{n % 2}", X_Mailer=f"Group Mail {n % 3}",
+             To=f"Group Mail {n % 4}", Subject="FREE!!" if n % 2 else long_subject)
+        for n in range(8)
+    ]
+    for message in messages * 2:
+        view = MessageView(message)
+        assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
+        assert 0 < len(rules._memo) <= 5
+        assert all(len(text) <= rules.MEMO_CHARS for _field, text in rules._memo)

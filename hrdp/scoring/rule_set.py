@@ -142,41 +142,75 @@ class PhraseMatcher:
         return hit
 
 
+def _test(rule: Rule) -> Callable[[MessageView], bool]:
+    """A check's or a body regex's test without Rule.hits' dispatch on the kind."""
+    if rule.kind == "check":
+        return CHECKS[rule.target]
+    if rule.kind in ("body", "rawbody") and rule.pattern is not None:
+        search = rule.pattern.search
+        if rule.kind == "body":
+            return lambda view: search(view.body) is not None
+        return lambda view: search(view.rawbody) is not None
+    return rule.hits
+
+
 class RuleSet:
     """Rules compiled for one pass over a message: header rules grouped by field (each
     read once), every phrase in one PhraseMatcher, URI rules skipped when there is no
-    URI. ``hits(view)`` is ``[rule for rule in rules if rule.hits(view)]``, faster."""
+    URI. ``hits(view)`` is ``[rule for rule in rules if rule.hits(view)]``, faster.
+
+    What a header value or a URI hits is a function of that text alone, and mail of a
+    batch repeats them (in the SpamAssassin corpus 82% of X-Mailer values, 67% of To
+    values, 39% of URIs): the answers for short ones are kept, up to MEMO of them."""
+
+    MEMO = 4096  # texts whose answers are kept; then all are forgotten (bounded memory)
+    MEMO_CHARS = 300  # longer texts are rarely repeated: not kept
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._headers: dict[str, list[tuple[int, Rule]]] = {}
+        self._fields: dict[str, list[tuple[int, re.Pattern[str]]]] = {}  # header patterns
+        self._presence: list[tuple[str, int, bool]] = []  # header rules without a pattern
         self._tests: list[tuple[int, Callable[[MessageView], bool]]] = []
         self._uris: list[tuple[int, re.Pattern[str]]] = []
         owners: dict[str, set[int]] = {}
         for index, rule in enumerate(self.rules):
-            if rule.kind == "header":
-                self._headers.setdefault(rule.target.lower(), []).append((index, rule))
+            if rule.kind == "header" and rule.pattern is not None:
+                self._fields.setdefault(rule.target.lower(), []).append((index, rule.pattern))
+            elif rule.kind == "header":
+                self._presence.append((rule.target.lower(), index, bool(rule.exists)))
             elif rule.kind == "phrases":
                 for phrase in rule.phrases:
                     owners.setdefault(phrase, set()).add(index)
             elif rule.kind == "uri" and rule.pattern is not None:
                 self._uris.append((index, rule.pattern))
             else:
-                self._tests.append((index, rule.hits))  # checks, body and rawbody regexes
+                self._tests.append((index, _test(rule)))  # checks, body and rawbody regexes
         self._phrases = PhraseMatcher(owners) if owners else None
+        self._memo: dict[tuple[str, str], frozenset[int]] = {}  # (field or "", text): hits
+
+    def _text_hits(self, field: str, text: str) -> frozenset[int]:
+        """The rules on header ``field`` (on URIs when "") whose pattern is in ``text``."""
+        key = (field, text)
+        found = self._memo.get(key)
+        if found is None:
+            patterns = self._fields[field] if field else self._uris
+            found = frozenset(index for index, pattern in patterns if pattern.search(text))
+            if len(text) <= self.MEMO_CHARS:
+                if len(self._memo) >= self.MEMO:
+                    self._memo.clear()
+                self._memo[key] = found
+        return found
 
     def hits(self, view: MessageView) -> list[Rule]:
         hit = {index for index, test in self._tests if test(view)}
-        for name, rules in self._headers.items():
-            values = [value[:MAX_HEADER] for value in view.headers(name)]
-            for index, rule in rules:
-                if rule.pattern is None:
-                    if bool(values) == rule.exists:
-                        hit.add(index)
-                elif any(map(rule.pattern.search, values)):
-                    hit.add(index)
+        for name, index, exists in self._presence:
+            if bool(view.headers(name)) == exists:
+                hit.add(index)
+        for name in self._fields:
+            for value in view.headers(name):
+                hit |= self._text_hits(name, value[:MAX_HEADER])
         if self._phrases is not None:
             hit |= self._phrases.rules_hit(view.lowered)
-        uris = set(view.uris) if self._uris else ()  # a link is often repeated
-        hit.update(index for index, pattern in self._uris if any(map(pattern.search, uris)))
-        return [rule for index, rule in enumerate(self.rules) if index in hit]
+        for uri in set(view.uris) if self._uris else ():  # a link is often repeated
+            hit |= self._text_hits("", uri)
+        return [self.rules[index] for index in sorted(hit)]
