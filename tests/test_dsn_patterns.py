@@ -9,9 +9,10 @@ from email.utils import parseaddr
 
 import pytest
 
-from hrdp.dsn import decoding, examine, mta_bodies, phrases, textscan
+from hrdp.dsn import decoding, examine, mta_bodies, phrases, status, textscan
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import evidence, lower_same_length
+from hrdp.dsn.fields import make_report
 from hrdp.dsn.headers import parse_address, read_headers
 from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.rhost import Failure, provider_reason
@@ -204,6 +205,27 @@ def test_smtp_command_from_every_wording() -> None:
     assert smtp_command("xrcpt to: nothing") == ""
     assert smtp_command("failed after pipelined MAIL FROM") == "MAIL"
     assert smtp_command("<<< 550 5.1.1 unknown [RCPT_TO]") == "RCPT"
+
+
+@pytest.mark.parametrize(
+    "text", ["RCPT TO", "xRCPT TO", "[RCPT_TO]", "DATA", "EHLO x", "\u00e9DATA", "MAIL_FROMx"]
+)
+def test_bare_command_opens_with_its_capital(text: str) -> None:
+    plain = re.compile(r"\b(?:RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
+    found, expected = status._BARE_COMMAND.search(text), plain.search(text)
+    assert (found and found.span()) == (expected and expected.span())
+
+
+def test_one_decision_per_distinct_question() -> None:
+    """Recipients with the same status, diagnostic and domain share one decide()."""
+    diagnostic = "550 5.1.1 user unknown"
+    report = make_report(
+        "failed", "test", ["a@x.test", "b@x.test", "a@x.test", "c@y.test"],
+        ["5.1.1", "5.1.1", "5.1.1", ""], [diagnostic, diagnostic, diagnostic, "552 mailbox full"],
+    )  # fmt: skip
+    assert report.recipients == ["a@x.test", "b@x.test", "c@y.test"]
+    assert report.status == ["5.1.1", "5.1.1", "5.0.922"]
+    assert report.reason == ["userunknown", "userunknown", "mailboxfull"]
 
 
 def test_provider_matched_by_whole_labels() -> None:

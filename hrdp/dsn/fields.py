@@ -160,18 +160,26 @@ def make_report(
     commands = commands or [""] * len(recipients)
     hosts = hosts or [""] * len(recipients)
     report = DsnReport(kind=kind, detector=detector)
+    seen: set[str] = set()
+    # decide() per distinct question: a list's bounce gives many recipients of one
+    # domain the same status and diagnostic.
+    decided: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, str]] = {}
     rows = zip(recipients, statuses, diagnostics, commands, hosts, strict=False)
     for address, status, diagnostic, command, host in rows:
-        if not address or address in report.recipients:
+        if not address or address in seen:
             continue
+        seen.add(address)
         if kind in ("failed", "delayed"):
-            delayed = kind == "delayed"
             # The receiving hosts and the recipient's domain name the provider.
             names = (*host.split(), address.rpartition("@")[2])
-            status, reason = decide(
-                status, diagnostic, delayed=delayed, hint=hint, command=command,
-                hosts=names, mta=mta,
-            )  # fmt: skip
+            question = (status, diagnostic, command, names)
+            answer = decided.get(question)
+            if answer is None:
+                answer = decided[question] = decide(
+                    status, diagnostic, delayed=kind == "delayed", hint=hint,
+                    command=command, hosts=names, mta=mta,
+                )  # fmt: skip
+            status, reason = answer
         else:
             reason = "delivered"  # RFC 3464 delivered / relayed / expanded
         report.recipients.append(address)

@@ -38,22 +38,41 @@ EXCEPT: dict[str, re.Pattern[str]] = {
 }
 
 
-def _by_opening() -> dict[str, tuple[str, ...]]:
-    """Opening character -> the reasons with a phrase that opens with it. Every phrase
-    must open with a literal: then the engine also skips ahead to the characters in this
-    table (a character set prefix) when it searches all of them at once."""
-    found: dict[str, list[str]] = {}
+def _key(alternative: str) -> str:
+    """The first two characters of every match of ``alternative`` when both are fixed
+    (literals, the first not repeated), else the first alone; "" when not even that."""
+    first = opening(alternative)
+    width = 2 if alternative[:1] == "\\" else 1
+    if not first or alternative[width : width + 1] in ("?", "*", "+", "{"):
+        return first
+    return first + opening(alternative[width:])
+
+
+def _by_opening() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Where the pattern of all phrases matches, who to ask: by the two characters
+    there, the reasons with a phrase opening with them or with the first alone; by the
+    first character, the reasons with a phrase of which only the first is known.
+
+    Every phrase must open with a literal: then the engine also skips ahead to the
+    first characters (a character set prefix) when it searches all of them at once."""
+    pairs: dict[str, list[str]] = {}
+    singles: dict[str, list[str]] = {}
     for reason, phrases in SOURCES.items():
         for alternative in (alt for phrase in phrases for alt in top_level(phrase)):
-            char = opening(alternative)
-            if not char:
+            key = _key(alternative)
+            if not key:
                 raise ValueError(f"{reason}: phrase without a literal opening: {alternative!r}")
-            if reason not in found.setdefault(char, []):
-                found[char].append(reason)
-    return {char: tuple(reasons) for char, reasons in found.items()}
+            table = pairs if len(key) == 2 else singles
+            if reason not in table.setdefault(key, []):
+                table[key].append(reason)
+    by_pair = {
+        pair: tuple(r for r in SOURCES if r in found or r in singles.get(pair[0], ()))
+        for pair, found in pairs.items()
+    }
+    return by_pair, {char: tuple(found) for char, found in singles.items()}
 
 
-_OPENING = _by_opening()
+_BY_PAIR, _BY_FIRST = _by_opening()
 _ANY = any_of(*(phrase for phrases in SOURCES.values() for phrase in phrases))
 
 
@@ -74,7 +93,8 @@ def said(diagnostic: str) -> frozenset[str]:
     start = 0
     while (match := _ANY.search(diagnostic, start)) is not None:
         start = match.start()
-        for reason in _OPENING[diagnostic[start]]:
+        pair = diagnostic[start : start + 2]
+        for reason in _BY_PAIR.get(pair) or _BY_FIRST.get(pair[:1], ()):
             if reason not in found and PHRASES[reason].match(diagnostic, start):
                 found.add(reason)
         start += 1

@@ -80,7 +80,10 @@ _COMMAND = re.compile(
     r"|end of data (?:command|response)"
 )
 # Bare command names count only in capitals (sendmail and qmail logs, "[RCPT_TO]").
-_BARE_COMMAND = re.compile(r"\b(?:RCPT[ _]TO|MAIL[ _]FROM|DATA|EHLO|HELO)\b")
+# "\bRCPT" is written "R(?<!\wR)CPT": the engine skips ahead to the capitals.
+_BARE_COMMAND = re.compile(
+    r"R(?<!\wR)CPT[ _]TO\b|M(?<!\wM)AIL[ _]FROM\b|D(?<!\wD)ATA\b|E(?<!\wE)HLO\b|H(?<!\wH)ELO\b"
+)
 _BARE_WORDS = ("RCPT", "MAIL", "DATA", "EHLO", "HELO")
 # The command a match names, longest names first ("end of data" before "data").
 _COMMAND_NAMES = (
