@@ -228,6 +228,14 @@ def test_one_decision_per_distinct_question() -> None:
     assert report.reason == ["userunknown", "userunknown", "mailboxfull"]
 
 
+def test_windows_end_at_the_next_mention() -> None:
+    section = "a@x.test first\nb@x.test second\nc@x.test third"
+    windows = textscan.windows_near(section, ["b@x.test", "a@x.test", "z@x.test", "c@x.test"])
+    assert windows == [
+        "b@x.test second\n", "a@x.test first\n", section, "c@x.test third",
+    ]  # fmt: skip
+
+
 def test_provider_matched_by_whole_labels() -> None:
     failure = Failure("5.0.0", "550", "RCPT", "550 mailbox not found")
     assert provider_reason(["mx3.qq.com"], failure) == "userunknown"

@@ -50,7 +50,8 @@ def status_code(text: str) -> str:
     match = _STATUS.search(text)
     if not match:
         return ""
-    return ".".join(str(int(group)) for group in match.groups())
+    klass, subject, detail = match.groups()
+    return f"{klass}.{int(subject)}.{int(detail)}"
 
 
 def status_from_diagnostic(text: str, classes: str = "245") -> str:

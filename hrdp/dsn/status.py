@@ -117,7 +117,8 @@ def code_in(text: str) -> str:
     Connection timed out>"), and the inner code is the cause (Sisimai's Status.find)."""
     fallback = ""
     for match in _STATUS.finditer(text):
-        code = ".".join(str(int(g)) for g in match.groups())
+        klass, subject, detail = match.groups()
+        code = f"{klass}.{int(subject)}.{int(detail)}"
         if not is_catch_all(code):
             return code
         fallback = fallback or code

@@ -8,6 +8,7 @@ common shapes of sendmail, Postfix, qmail, Exim, Exchange, Domino and their clon
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from hrdp.dsn.decoding import at_line_start, factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence
@@ -165,7 +166,7 @@ def recipients_in(section_lower: str, exclude: set[str]) -> list[str]:
     phrases), lower-cased, without MAILER-DAEMON. The weaker shapes also skip the
     addresses in ``exclude`` (a notice may name its own sender in passing; a bare
     recipient line means what it says, even when people bounce mail to themselves)."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a lookup per address for long lists
     lines = "\n" + section_lower  # a line starts after every newline
     for pattern in _RECIPIENT_SHAPES:
         skip = exclude if pattern is not _RECIPIENT_SHAPES[0] else set()
@@ -173,10 +174,10 @@ def recipients_in(section_lower: str, exclude: set[str]) -> list[str]:
             address = next(group for group in match.groups() if group).strip(".").lower()
             if address in skip or address in found or _DAEMON.match(address):
                 continue
-            found.append(address)
+            found[address] = None
         if found:
             break
-    return found
+    return list(found)
 
 
 def windows_near(section: str, recipients: list[str], lower: str | None = None) -> list[str]:
@@ -185,14 +186,15 @@ def windows_near(section: str, recipients: list[str], lower: str | None = None) 
     ``lower``: ``section`` lower-cased position for position, when already known."""
     lower = section.lower() if lower is None or len(lower) != len(section) else lower
     starts = [lower.find(address) for address in recipients]
+    ordered = sorted({start for start in starts if start >= 0})  # for the next mention
     windows: list[str] = []
     for start in starts:
         if start < 0:
             # Named elsewhere (a header, the returned message): the notice as a whole.
             windows.append(section[:2000])
             continue
-        later = [s for s in starts if s > start]
-        end = min(later) if later else min(len(section), start + 2000)
+        later = bisect_right(ordered, start)
+        end = ordered[later] if later < len(ordered) else min(len(section), start + 2000)
         # From the start of its line: ">>> RCPT To:<addr>" names the failing command.
         windows.append(section[section.rfind("\n", 0, start) + 1 : end])
     return windows
