@@ -9,7 +9,7 @@ from email.utils import parseaddr
 
 import pytest
 
-from hrdp.dsn import decoding, examine, mta_bodies, phrases, status, textscan
+from hrdp.dsn import decoding, examine, mta_bodies, phrases, rfc3464, status, textscan
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import evidence, lower_same_length
 from hrdp.dsn.fields import make_report
@@ -234,6 +234,15 @@ def test_windows_end_at_the_next_mention() -> None:
     assert windows == [
         "b@x.test second\n", "a@x.test first\n", section, "c@x.test third",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "mx.OUTLOOK.com", "dns; a.b.Yahoo.com", "550 5.1.10 RESOLVER.ADR.RecipientNotFound",
+     "exchangelab\u017f.com", "outloo\u212a.com", "yahoo.com"],
+)  # fmt: skip
+def test_rcpt_checkers_read_ascii_lower_cased(text: str) -> None:
+    assert rfc3464._checks_at_rcpt(text) == bool(rfc3464._RCPT_CHECKERS.search(text))
 
 
 def test_provider_matched_by_whole_labels() -> None:

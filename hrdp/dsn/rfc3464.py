@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import at_line_start, field_text
+from hrdp.dsn.decoding import at_line_start, field_text, lowered
 from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.fields import (
     clean_address,
@@ -101,7 +101,7 @@ def report_from_fields(
     recipients = [row[1] for row in chosen]
     reporting_mta = _value(per_message.get("reporting-mta", ""))
     windows = windows_near(ev.section, recipients, ev.section_lower)
-    default = "RCPT" if _RCPT_CHECKERS.search(reporting_mta + " " + chosen[0][3]) else ""
+    default = "RCPT" if _checks_at_rcpt(reporting_mta + " " + chosen[0][3]) else ""
     report = make_report(
         kind,
         detector,
@@ -142,6 +142,16 @@ def sharpen(status: str, diagnostic: str, window: str) -> str:
 _RCPT_CHECKERS = re.compile(
     r"outlook\.com|exchangelabs\.com|resolver\.adr\.|\.yahoo\.com", re.IGNORECASE
 )
+_RCPT_CHECKERS_LOWER = lowered(_RCPT_CHECKERS)
+
+
+def _checks_at_rcpt(text: str) -> bool:
+    """``_RCPT_CHECKERS`` found in ``text``. ASCII text is lower-cased and searched
+    without IGNORECASE (the engine then skips ahead by first characters); elsewhere
+    case folding differs from lower() ("\u017f" matches "s"), so the pattern decides."""
+    if text.isascii():
+        return _RCPT_CHECKERS_LOWER.search(text.lower()) is not None
+    return _RCPT_CHECKERS.search(text) is not None
 
 
 def _in_report(ev: Evidence) -> bool:
