@@ -8,10 +8,10 @@ The order in which reasons are tried lives in ``reasons.py``, not here. The tabl
 split by side: ``phrases_recipient.py`` (address, mailbox, domain, receiving system) and
 ``phrases_sender.py`` (sender's host, reputation, authentication, content).
 
-A diagnostic is asked about a dozen reasons on average, and a search costs about the
-same whatever the number of phrases it tries at each character, so ``said`` finds every
-reason at once: one search for all phrases, and at each place where one matches, the
-reasons with a phrase that opens with that character.
+A diagnostic is asked about a dozen reasons on average, and one search for all phrases
+costs what three or four searches for one reason cost, so ``said`` finds every reason
+at once: one search for all phrases, and at each place where one matches, only the
+reasons with a phrase that opens with the characters there are asked.
 """
 
 from __future__ import annotations
