@@ -10,7 +10,8 @@ their weights were fitted on one half of the SpamAssassin public corpus and chec
 the other (docs/scorers.md). ``--scorer-opt file=PATH`` adds a user rules file in the
 same TOML format (rule_file.py); a rule there with a built-in's name and only a weight
 re-weights it (weight 0 turns it off), a whole rule with a built-in's name replaces it.
-Rules (rule_set.py) need no network and keep no state between messages.
+Rules (rule_set.py) need no network; all they keep between messages is what repeated
+header values and URIs hit (RuleSet.MEMO), which changes no answer.
 """
 
 from __future__ import annotations
