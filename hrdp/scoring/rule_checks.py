@@ -93,11 +93,15 @@ def thread_reply(view: MessageView) -> bool:
 
 # ASCII capitals to "U", small letters to "l", every other byte to a space.
 _CASES = bytes(85 if 65 <= c <= 90 else 108 if 97 <= c <= 122 else 32 for c in range(256))
+_NOT_CAPITALS = bytes(c for c in range(256) if not 65 <= c <= 90)
 
 
 def body_mostly_caps(view: MessageView) -> bool:
     """UPPERCASE_50_75 / _75_100: half the (ASCII) letters of a real body are capitals."""
-    cases = view.body[:5000].encode("utf-8", "surrogatepass").translate(_CASES)  # all in C
+    data = view.body[:5000].encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _NOT_CAPITALS)) <= 100:  # a hit needs 101: most have fewer
+        return False
+    cases = data.translate(_CASES)  # all in C
     upper, lower = cases.count(b"U"), cases.count(b"l")
     return upper + lower >= 200 and upper > lower
 
