@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
 from hrdp.scoring.message_view import MessageView
+from hrdp.scoring.phrase_regex import RegexPhraseMatcher
 from hrdp.scoring.rule_file import load_rules, parse_rule
 from hrdp.scoring.rule_set import PhraseMatcher, RuleSet
 from hrdp.scoring.rules import DEFAULT_THRESHOLD, RulesScorer
@@ -369,12 +372,33 @@ def _phrases_found(text: str) -> set[int]:
     return hit
 
 
+# The Hyperscan matcher where its wheel exists, and the regex one hrdp falls back to.
+MATCHERS = [PhraseMatcher, RegexPhraseMatcher]
+
+
+@pytest.mark.parametrize("matcher", MATCHERS)
 @pytest.mark.parametrize("text", ODD_TEXTS)
-def test_phrase_matcher_on_any_whitespace_and_utf8(text: str) -> None:
+def test_phrase_matcher_on_any_whitespace_and_utf8(matcher: type[PhraseMatcher], text: str) -> None:
     """Every whitespace str.split() folds (ASCII texts take a bytes path, others not),
     word starts after multi-byte characters and lone surrogates, NUL and non-ASCII
     punctuation inside phrases."""
-    assert PhraseMatcher(ODD_PHRASES).rules_hit(text) == _phrases_found(text)
+    assert matcher(ODD_PHRASES).rules_hit(text) == _phrases_found(text)
+
+
+def test_both_phrase_matchers_agree_on_the_spamassassin_corpus(corpus: Path) -> None:
+    owners: dict[str, set[int]] = {}
+    for index, rule in enumerate(load_rules()):
+        for phrase in rule.phrases:
+            owners.setdefault(phrase, set()).add(index)
+    fast, fallback = PhraseMatcher(owners), RegexPhraseMatcher(owners)
+    paths = sorted((corpus / "spamassassin").glob("*/*.eml"))
+    hits = 0
+    for path in paths:
+        text = MessageView(ParsedMessage(path.read_bytes())).lowered
+        found = fast.rules_hit(text)
+        assert found == fallback.rules_hit(text), path.name
+        hits += bool(found)
+    assert hits > 500  # the phrases do hit: the comparison is not of empty sets
 
 
 def test_phrase_matcher_scans_from_many_threads_at_once() -> None:
@@ -404,3 +428,18 @@ def test_rule_set_remembers_what_repeated_header_values_and_uris_hit() -> None:
         assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
         assert 0 < len(rules._memo) <= 5
         assert all(len(text) <= rules.MEMO_CHARS for _field, text in rules._memo)
+
+
+def test_without_hyperscan_the_rules_scorer_uses_the_regex_matcher() -> None:
+    """Where no Hyperscan wheel exists (it is x86-64 only) hrdp installs without it."""
+    code = ("import sys; sys.modules['hyperscan'] = None\n"
+            "from hrdp.scoring.rule_set import PhraseMatcher\n"
+            "from hrdp.scoring.rules import RulesScorer\n"
+            "from hrdp.message import ParsedMessage\n"
+            "raw = b'Subject: hi\\n\\nClick here to be removed from our list\\n'\n"
+            "print(PhraseMatcher.__name__, RulesScorer({}, None).score(ParsedMessage(raw)).detail)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, check=True)
+    name, _, detail = done.stdout.partition(" ")
+    assert name == "RegexPhraseMatcher"
+    assert "CLICK_BELOW" in detail and "REMOVE_INSTRUCTIONS" in detail
