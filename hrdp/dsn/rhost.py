@@ -206,6 +206,34 @@ _HOTMAIL = _phrases((("userunknown", ("requested action not taken: mailbox unava
 # LPN007_416", "OFR_416" — the 416 family of their codes is an unknown recipient.
 _FRANCEPTT = _phrases((("userunknown", ("invalid recipient", "destinataire invalide")),))
 
+# Facebook (*.facebook.com): "550 5.1.1 RCP-P2 http://postmaster.facebook.com/...", a code
+# of https://www.facebook.com/postmaster/response_codes (Sisimai's Rhost::Facebook). The
+# code, not the status, says why: RCP-P2 is the recipient's preferences under 5.1.1.
+_FACEBOOK_CODES = {
+    "authfailure": ("pol-p7",),
+    "blocked": ("pol-p1", "pol-p2", "pol-p3", "pol-p4", "pol-t1", "pol-t2", "pol-t3"),
+    "contenterror": ("msg-p2",),
+    "filtered": ("rcp-p2", "rcp-p3"),
+    "mesgtoobig": ("msg-p1", "int-p2"),
+    "notcompliantrfc": ("msg-p3",),
+    "rejected": ("dns-p1", "dns-p2", "dns-t1"),
+    "requireptr": ("dns-p3", "dns-t2"),
+    "spamdetected": ("pol-p6",),
+    "suspend": ("rcp-t4",),
+    "systemerror": ("rcp-t1",),
+    "toomanyconn": ("con-t1", "con-t2", "con-t3", "con-t4", "msg-t1"),
+    "userunknown": ("rcp-p1", "int-p1", "int-p3", "int-p4"),
+    "virusdetected": ("pol-p5",),
+}
+_FACEBOOK_REASON = {code: reason for reason, codes in _FACEBOOK_CODES.items() for code in codes}
+_FACEBOOK_CODE = re.compile(r"\b([a-z]{3}-[pt]\d)\b")
+
+
+def _facebook(f: Failure) -> str:
+    match = _FACEBOOK_CODE.search(f.text)
+    return _FACEBOOK_REASON.get(match.group(1), "") if match else ""
+
+
 # Domain suffixes per provider (whole labels: "mx3.qq.com" ends in ".qq.com", and
 # "qq.com" itself counts), tried in this order.
 PROVIDERS: tuple[tuple[tuple[str, ...], Rule], ...] = (
@@ -220,6 +248,7 @@ PROVIDERS: tuple[tuple[tuple[str, ...], Rule], ...] = (
     (("charter.net",), _spectrum),
     ((".hotmail.com", ".outlook.com"), _HOTMAIL),
     ((".laposte.net", ".orange.fr", ".wanadoo.fr"), _FRANCEPTT),
+    ((".facebook.com",), _facebook),
 )
 
 
