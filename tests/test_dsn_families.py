@@ -15,6 +15,7 @@ import pytest
 
 from hrdp.dsn import examine
 from hrdp.dsn.reasons import decide
+from hrdp.dsn.xfields import stated_reason
 from hrdp.message import ParsedMessage
 
 BOUNCES = Path(__file__).parent / "bounces"
@@ -25,6 +26,10 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     "facebook-1": ("failed", [("kijitora@facebook.com", "5.1.1", "filtered")]),
     "facebook-2": ("failed", [("shironeko@facebook.com", "5.1.1", "userunknown")]),
     "facebook-3": ("failed", [("mikeneko@facebook.com", "5.3.4", "mesgtoobig")]),
+    # PowerMTA's bounce category is the reason: bad-mailbox under 5.2.1, spam-related
+    # under 5.7.1.
+    "powermta-1": ("failed", [("kijitora@example.jp", "5.2.1", "userunknown")]),
+    "powermta-2": ("failed", [("shironeko@example.jp", "5.7.1", "spamdetected")]),
 }
 
 
@@ -58,3 +63,40 @@ def test_family_sample(name: str) -> None:
 )
 def test_facebook_codes(diagnostic: str, hosts: tuple[str, ...], expected: str) -> None:
     assert decide("5.1.1", diagnostic, hosts=hosts)[1] == expected
+
+
+# PowerMTA (xfields.py) ----------------------------------------------------------------
+
+
+def test_powermta_category_is_read_per_recipient_block() -> None:
+    assert stated_reason({"x-powermta-bouncecategory": "Quota-Issues "}) == "mailboxfull"
+    assert stated_reason({"x-powermta-bouncecategory": "other"}) == ""
+    assert stated_reason({"status": "5.2.1"}) == ""
+
+
+@pytest.mark.parametrize(
+    ("category", "status", "diagnostic", "expected"),
+    [
+        # Sisimai's own PowerMTA samples: an inactive mailbox under 5.2.1, a bad mailbox
+        # under 5.0.0 (lhost-powermta-01..03).
+        ("inactive-mailbox", "5.2.1", "550 5.2.1 <kijitora@example.jp>... Mailbox unavailable",
+         ("5.2.1", "suspend")),
+        ("bad-mailbox", "5.0.0", "554 5.0.0 Service unavailable", ("5.0.0", "userunknown")),
+        # A tentative category gives way to what the reply says plainly.
+        ("bad-mailbox", "5.2.2", "552 5.2.2 Mailbox full", ("5.2.2", "mailboxfull")),
+        # No category: the status's own name (5.2.1 filtered), as for any report.
+        ("", "5.2.1", "550 5.2.1 <kijitora@example.jp>... User Unknown", ("5.2.1", "filtered")),
+    ],
+)  # fmt: skip
+def test_powermta_categories_in_a_report(
+    category: str, status: str, diagnostic: str, expected: tuple[str, str]
+) -> None:
+    text = (BOUNCES / "powermta-1.eml").read_text()
+    text = text.replace("Status: 5.2.1", f"Status: {status}")
+    text = text.replace("550 5.2.1 <kijitora@example.jp>... User Unknown", diagnostic)
+    text = text.replace("bad-mailbox", category) if category else text.replace(
+        "X-PowerMTA-BounceCategory: bad-mailbox\n", ""
+    )
+    dsn = examine(ParsedMessage(text.encode())).dsn
+    assert dsn is not None
+    assert (dsn.status[0], dsn.reason[0]) == expected

@@ -150,34 +150,38 @@ def make_report(
     commands: list[str] | None = None,
     hosts: list[str] | None = None,
     mta: str = "",
+    hints: list[str] | None = None,
 ) -> DsnReport:
     """A DsnReport with parallel lists (duplicates dropped, order kept); status and
     reason per recipient decided by ``reasons.decide`` from the reported status and the
     diagnostic text (``hint``: the reason the detector's format states, if any;
+    ``hints``: per recipient, the reason stated about it alone, which replaces ``hint``;
     ``hosts``: per recipient, the names of the hosts that handled it, space-separated;
     ``mta``: the plain-text format that wrote the notice, for its status conventions)."""
     statuses = statuses or [""] * len(recipients)
     diagnostics = diagnostics or [""] * len(recipients)
     commands = commands or [""] * len(recipients)
     hosts = hosts or [""] * len(recipients)
+    hints = hints or [""] * len(recipients)
     report = DsnReport(kind=kind, detector=detector)
     seen: set[str] = set()
     # decide() per distinct question: a list's bounce gives many recipients of one
     # domain the same status and diagnostic.
-    decided: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, str]] = {}
-    rows = zip(recipients, statuses, diagnostics, commands, hosts, strict=False)
-    for address, status, diagnostic, command, host in rows:
+    decided: dict[tuple[str, str, str, tuple[str, ...], str], tuple[str, str]] = {}
+    rows = zip(recipients, statuses, diagnostics, commands, hosts, hints, strict=False)
+    for address, status, diagnostic, command, host, own in rows:
         if not address or address in seen:
             continue
         seen.add(address)
         if kind in ("failed", "delayed"):
             # The receiving hosts and the recipient's domain name the provider.
             names = (*host.split(), address.rpartition("@")[2])
-            question = (status, diagnostic, command, names)
+            stated = own or hint
+            question = (status, diagnostic, command, names, stated)
             answer = decided.get(question)
             if answer is None:
                 answer = decided[question] = decide(
-                    status, diagnostic, delayed=kind == "delayed", hint=hint,
+                    status, diagnostic, delayed=kind == "delayed", hint=stated,
                     command=command, hosts=names, mta=mta,
                 )  # fmt: skip
             status, reason = answer

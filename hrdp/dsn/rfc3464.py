@@ -26,6 +26,7 @@ from hrdp.dsn.textscan import (
     text_report,
     windows_near,
 )
+from hrdp.dsn.xfields import stated_reason
 from hrdp.message import ParsedMessage
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -61,8 +62,8 @@ def _fallback_kind(ev: Evidence) -> DsnKind:
     return "delayed" if DELAY_SUBJECT.search(ev.subject) else "failed"
 
 
-# One recipient block: kind, address, status, diagnostic, remote MTA.
-_Row = tuple[DsnKind | None, str, str, str, str]
+# One recipient block: kind, address, status, diagnostic, remote MTA, stated reason.
+_Row = tuple[DsnKind | None, str, str, str, str, str]
 
 
 def _rows(blocks: list[dict[str, str]], read_status: bool) -> list[_Row]:
@@ -77,7 +78,8 @@ def _rows(blocks: list[dict[str, str]], read_status: bool) -> list[_Row]:
             status or status_from_diagnostic(diagnostic)
         )
         remote = _value(block.get("remote-mta", "")).partition(" ")[0].lower()
-        rows.append((kind, recipient_of(block), status if read_status else "", diagnostic, remote))
+        status = status if read_status else ""
+        rows.append((kind, recipient_of(block), status, diagnostic, remote, stated_reason(block)))
     return rows
 
 
@@ -113,6 +115,7 @@ def report_from_fields(
         hint="mailererror" if "x-unix" in text[:FIELDS_SCAN].lower() else "",
         commands=[smtp_command(window) or default for window in windows],
         hosts=[f"{row[4]} {reporting_mta.partition(' ')[0].lower()}" for row in chosen],
+        hints=[row[5] for row in chosen],
     )
     report.reporting_mta = reporting_mta
     report.original_message_id = per_message.get("x-original-message-id", "")
