@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.dsn import examine
-from hrdp.dsn.reasons import decide
+from hrdp.dsn.reasons import decide, smtp_command
 from hrdp.dsn.xfields import stated_reason
 from hrdp.message import ParsedMessage
 
@@ -30,6 +30,9 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     # under 5.7.1.
     "powermta-1": ("failed", [("kijitora@example.jp", "5.2.1", "userunknown")]),
     "powermta-2": ("failed", [("shironeko@example.jp", "5.7.1", "spamdetected")]),
+    # X3 names the command ("SMTP:RCPT host ..."): an unknown user at RCPT.
+    "x3-1": ("failed", [("kijitora@example.com", "5.3.0", "userunknown")]),
+    "x3-2": ("failed", [("shironeko@example.com", "5.2.2", "mailboxfull")]),
 }
 
 
@@ -100,3 +103,22 @@ def test_powermta_categories_in_a_report(
     dsn = examine(ParsedMessage(text.encode())).dsn
     assert dsn is not None
     assert (dsn.status[0], dsn.reason[0]) == expected
+
+
+# Commands and phrases of the plain-text families ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SMTP:RCPT host 192.0.2.8: 553 5.3.0 <a@b.test>... No such user here", "RCPT"),
+        ("SMTP:DATA host 192.0.2.8: 554 5.7.1 rejected", "DATA"),
+        ("smtp; 550 5.1.1 unknown", ""),  # a diagnostic type, no command
+    ],
+)
+def test_x3_names_the_command(text: str, expected: str) -> None:
+    assert smtp_command(text) == expected
+
+
+def test_notes_hop_count_is_a_network_error() -> None:
+    assert decide("", "Message has exceeded maximum hop count") == ("5.0.944", "networkerror")

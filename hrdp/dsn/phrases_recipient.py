@@ -110,6 +110,7 @@ RECIPIENT_PHRASES: dict[str, tuple[str, ...]] = {
     "networkerror": (
         r"could not connect and send the mail|dns records for the destination computer",
         r"hop count exceeded|host is unreachable|host name lookup failure",
+        r"message has exceeded maximum hop count",
         r"host not found, try again|mail forwarding loop|malformed (?:or unexpected )?name server",
         r"forwarding loop count exceeded|message looping|in a routing loop|no route to host",
         r"too many hops|unable to resolve route |unrouteable mail domain",

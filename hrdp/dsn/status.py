@@ -78,6 +78,7 @@ _COMMAND = re.compile(
     r"|r(?<!\wr)cpt[ _]to\s*:|m(?<!\wm)ail[ _]from\s*:"  # "\b" after the first letter
     r"|rcpt to (?:command|response)|mail from (?:command|response)"
     r"|end of data (?:command|response)"
+    r"|smtp:(?:rcpt|mail|data|helo|ehlo)\b"  # X3's "SMTP:RCPT host 192.0.2.8: 553 ..."
 )
 # Bare command names count only in capitals (sendmail and qmail logs, "[RCPT_TO]").
 # "\bRCPT" is written "R(?<!\wR)CPT": the engine skips ahead to the capitals.
