@@ -15,6 +15,8 @@ import pytest
 
 from hrdp.dsn import examine
 from hrdp.dsn.reasons import decide, smtp_command
+from hrdp.dsn.status import reply_in
+from hrdp.dsn.textscan import notice_section
 from hrdp.dsn.xfields import stated_reason
 from hrdp.message import ParsedMessage
 
@@ -97,8 +99,10 @@ def test_powermta_categories_in_a_report(
     text = (BOUNCES / "powermta-1.eml").read_text()
     text = text.replace("Status: 5.2.1", f"Status: {status}")
     text = text.replace("550 5.2.1 <kijitora@example.jp>... User Unknown", diagnostic)
-    text = text.replace("bad-mailbox", category) if category else text.replace(
-        "X-PowerMTA-BounceCategory: bad-mailbox\n", ""
+    text = (
+        text.replace("bad-mailbox", category)
+        if category
+        else text.replace("X-PowerMTA-BounceCategory: bad-mailbox\n", "")
     )
     dsn = examine(ParsedMessage(text.encode())).dsn
     assert dsn is not None
@@ -122,3 +126,23 @@ def test_x3_names_the_command(text: str, expected: str) -> None:
 
 def test_notes_hop_count_is_a_network_error() -> None:
     assert decide("", "Message has exceeded maximum hop count") == ("5.0.944", "networkerror")
+
+
+# Shapes of the notices: reply codes, separators -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[Status: Error, Address: <a@b.test>, ResponseCode 421, , Host not reachable.]", "421"),
+        ("ERROR_CODE :550, ERROR_CODE :5.1.1 <a@b.test>... User Unknown", "550"),
+        ("invoice 5501, due", ""),  # four digits are no reply code
+    ],
+)
+def test_reply_code_before_a_comma(text: str, expected: str) -> None:
+    assert reply_in(text) == expected
+
+
+def test_returned_message_starts_at_received_without_a_space() -> None:
+    notice = "kijitora@example.co.jp Invalid Address\n\nReceived:from mail.zoho.com by mx\n"
+    assert notice_section(notice) == "kijitora@example.co.jp Invalid Address\n\n"

@@ -42,7 +42,8 @@ DAEMON_TOKENS = ("daemon", "master", "deliver", "system", "administrator", "ndr"
 # (qmail "--- Below this line is a copy of the message.", Exim "------ This is a copy
 # of the message, including all the headers. ------", sendmail "----- Unsent message
 # follows -----", Google "----- Original message -----", DragonFly "Message headers
-# follow.", OpenSMTPD "Below is a copy of the original message:"), or a header block.
+# follow.", OpenSMTPD "Below is a copy of the original message:"), or a header block
+# (Zoho writes its first line without the space: "Received:from mail.zoho.com ...").
 # Quantifiers are possessive or bounded: a 64 KiB line of dashes must stay linear.
 BOUNDARY = re.compile(
     r"^[ \t]*\|?(?:-{2,}+|={2,}+|\*{2,}+)[^\n]{0,80}?(?:original message|copy of the message|"
@@ -51,7 +52,7 @@ BOUNDARY = re.compile(
     r"|^[ \t]*(?:message headers follow|below is a copy of|included is a copy of|"
     r"original message headers?:|original message follows)"
     r"|^(?:Received|Return-Path|Message-I[Dd]|DKIM-Signature|Delivered-To|ARC-Seal|"
-    r"X-Received|Authentication-Results): \S",
+    r"X-Received|Authentication-Results):[ ]?\S",
     re.IGNORECASE | re.MULTILINE,
 )
 _BOUNDARY_LINES = at_line_start(lowered(BOUNDARY))

@@ -65,9 +65,10 @@ _PROTOCOL = (".5.1", ".5.2", ".5.4", ".5.5")
 # Both open with the class digit and check what precedes it in a look-behind after it
 # ("(?<![\d.])2" written "2(?<![\d.]2)"): the engine then skips ahead to a 2, 4 or 5
 # instead of trying every position. A reply code follows the start of the text, a
-# space or one of ";:([".
+# space or one of ";:(["; a space, a hyphen, a comma (Zoho's "ResponseCode 421, ,
+# Host not reachable") or the end follows it.
 _STATUS = re.compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_REPLY = re.compile(r"([245](?<![^\s;:(\[][245])\d\d)(?=[\s\-]|$)")
+_REPLY = re.compile(r"([245](?<![^\s;:(\[][245])\d\d)(?=[\s\-,]|$)")
 # The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it
 # (lower case, searched in the lower-cased text). Every alternative opens with a
 # literal, so the engine skips the positions that cannot start one.
