@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.dsn import examine
+from hrdp.dsn.readings import IMAIL, INTERSCAN, Reading
 from hrdp.dsn.reasons import decide, smtp_command
 from hrdp.dsn.status import reply_in
 from hrdp.dsn.textscan import notice_section
@@ -28,6 +29,15 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     "facebook-1": ("failed", [("kijitora@facebook.com", "5.1.1", "filtered")]),
     "facebook-2": ("failed", [("shironeko@facebook.com", "5.1.1", "userunknown")]),
     "facebook-3": ("failed", [("mikeneko@facebook.com", "5.3.4", "mesgtoobig")]),
+    # IMail: "Unknown user: addr" is an unknown user whatever the command.
+    "imailserver-1": ("failed", [("kijitora@example.com", "5.0.911", "userunknown")]),
+    "imailserver-2": ("failed", [("shironeko@example.com", "5.0.922", "mailboxfull")]),
+    "imailserver-3": ("failed", [("mikeneko@example.com", "5.0.947", "expired")]),
+    # InterScan: "Unable to deliver message to <addr>" is an unknown user.
+    "interscanmss-1": ("failed", [("kijitora@example.co.jp", "5.1.1", "userunknown")]),
+    "interscanmss-2": ("failed", [("shironeko@neko.example.jp", "5.0.911", "userunknown")]),
+    "trendmicro-1": ("failed", [("mikeneko@example.co.jp", "5.1.1", "userunknown")]),
+    "trendmicro-2": ("failed", [("kuroneko@example.com", "5.0.911", "userunknown")]),
     # PowerMTA's bounce category is the reason: bad-mailbox under 5.2.1, spam-related
     # under 5.7.1.
     "powermta-1": ("failed", [("kijitora@example.jp", "5.2.1", "userunknown")]),
@@ -146,3 +156,70 @@ def test_reply_code_before_a_comma(text: str, expected: str) -> None:
 def test_returned_message_starts_at_received_without_a_space() -> None:
     notice = "kijitora@example.co.jp Invalid Address\n\nReceived:from mail.zoho.com by mx\n"
     assert notice_section(notice) == "kijitora@example.co.jp Invalid Address\n\n"
+
+
+# Plain-text families: their own tables, their headers, their blocks ---------------------
+
+
+def sample(name: str, *changes: tuple[str, str]) -> ParsedMessage:
+    """A sample of tests/bounces with some of its text replaced."""
+    text = (BOUNCES / f"{name}.eml").read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    return ParsedMessage(text.encode("utf-8"))
+
+
+def found(message: ParsedMessage) -> tuple[str, list[Row]]:
+    dsn = examine(message).dsn
+    assert dsn is not None
+    return dsn.detector, list(zip(dsn.recipients, dsn.status, dsn.reason, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("reading", "diagnostic", "expected"),
+    [
+        (IMAIL, "Unknown user: a@b.test", ("userunknown", "")),
+        (IMAIL, "Blacklisted URL in message: a@b.test", ("spamdetected", "")),
+        (INTERSCAN, "Reason: Unable to deliver message to <a@b.test>", ("userunknown", "")),
+    ],
+)  # fmt: skip
+def test_reading(reading: Reading, diagnostic: str, expected: tuple[str, str]) -> None:
+    assert reading.read(diagnostic) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "detector"),
+    [
+        # InterScan's MIME boundary names it even under another sender name.
+        ("trendmicro-2", ('"InterScan Notification"', '"Mail Delivery System"'), "interscan"),
+    ],
+)
+def test_families_that_need_their_header(name: str, change: tuple[str, str], detector: str) -> None:
+    assert found(sample(name, change))[0] == detector
+
+
+def test_interscan_sentence_elsewhere_is_no_unknown_user() -> None:
+    """Neither InterScan's sender name nor its MIME boundary: another MTA's sentence."""
+    message = sample(
+        "trendmicro-2",
+        ('"InterScan Notification"', '"Mail Delivery System"'),
+        ("InterScan_NT_MIME_Boundary", "Other_Boundary"),
+    )
+    assert found(message) == ("heuristic", [("kuroneko@example.com", "5.0.901", "onhold")])
+
+
+def test_imail_spam_keeps_the_reply_class() -> None:
+    message = sample(
+        "imailserver-1", ("Unknown user: kijitora", "550 Blacklisted URL in message: kijitora")
+    )
+    assert found(message) == ("smtp32", [("kijitora@example.com", "5.0.980", "spamdetected")])
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["undeliverable to kijitora@example.com", "undeliverable  to kijitora@example.com"],
+)
+def test_imail_recipient_lines(line: str) -> None:
+    message = sample("imailserver-1", ("Unknown user: kijitora@example.com", line))
+    assert found(message) == ("smtp32", [("kijitora@example.com", "5.0.901", "onhold")])

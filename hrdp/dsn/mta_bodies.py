@@ -2,9 +2,9 @@
 
 Each entry names an MTA and the sentences only its bounces contain; matching starts
 at a line start, so a quoted bounce ("> Hi. This is the qmail-send program") in an
-ordinary reply does not count. The next version grows this table toward Sisimai's
-58 engines and gives formats their own recipient readers where the generic one in
-``textscan`` falls short.
+ordinary reply does not count. Where the generic readers of ``textscan`` fall short, an
+entry adds its own: a recipient line shape, a header without which the wording could
+be another MTA's, a table for each recipient's diagnostic (``readings.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hrdp.dsn.decoding import factor, opening, top_level
 from hrdp.dsn.evidence import Evidence, evidence
+from hrdp.dsn.readings import IMAIL, INTERSCAN, Reading
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -29,6 +30,9 @@ class BodyFormat:
     recipient where the generic recipient lines do not fit. ``reasons`` (phrase,
     reason) are the format's own sentences for a cause, written once for the whole
     notice rather than next to each recipient; the first found is the reason's hint.
+    ``needs``: headers (name, value pattern) of which one must match, for software
+    whose wording alone does not tell it (InterScan's sentences). ``reading``: the
+    format's own table for each recipient's diagnostic (``readings.py``).
     """
 
     name: str
@@ -36,6 +40,8 @@ class BodyFormat:
     header: tuple[str, re.Pattern[str]] | None = None
     recipient: re.Pattern[str] | None = None
     reasons: tuple[tuple[str, str], ...] = ()
+    needs: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    reading: Reading | None = None
 
     def hint(self, notice_lower: str) -> str:
         return next((reason for phrase, reason in self.reasons if phrase in notice_lower), "")
@@ -52,6 +58,22 @@ def _lines(*phrases: str) -> re.Pattern[str]:
 
 
 FORMATS: tuple[BodyFormat, ...] = (
+    # Trend Micro InterScan MSS / TREND VISION ONE: "Sent <<< RCPT TO:<addr>",
+    # "Received >>> 550 5.1.1 ...", or "Unable to deliver message to <addr>".
+    BodyFormat(
+        "interscan",
+        _lines(
+            r"reason: unable to deliver message to <",
+            r"unable to deliver message to <",
+            r"sent <<< ",
+            r"received >>> ",
+        ),
+        needs=(
+            ("From", re.compile(r"^\W*interscan", re.IGNORECASE)),
+            ("Content-Type", re.compile(r"interscan", re.IGNORECASE)),
+        ),
+        reading=INTERSCAN,
+    ),
     # qmail-send (qmail 1.03 qsutil/qmail-send.c) and its clones: Yahoo! Mail, X2,
     # mFILTER-fronted qmail, Outblaze, Sina.
     BodyFormat(
@@ -129,7 +151,18 @@ FORMATS: tuple[BodyFormat, ...] = (
     ),
     BodyFormat("kddi", _lines(r"could not be delivered to: <")),
     BodyFormat("mfilter", _lines(r"-{5,}server message\s*$")),
-    BodyFormat("smtp32", _lines(r"original message follows\.", r"user mailbox exceeds")),
+    # IMail (SMTP32): "Unknown user: addr", "Delivery failed 3 attempts: addr",
+    # "undeliverable to addr", each line one recipient and its cause.
+    BodyFormat(
+        "smtp32",
+        _lines(r"original message follows\.", r"user mailbox exceeds"),
+        recipient=re.compile(
+            r"^(?:[^\n:]{8,80}: |undeliverable[ \t]+to[ \t]+)<?"
+            r"([^\s<>@:,]{1,64}@[^\s<>@,]{1,255}?)>?[.,]?[ \t]*$",
+            re.IGNORECASE | re.MULTILINE,
+        ),
+        reading=IMAIL,
+    ),
     BodyFormat("courier", _lines(r"this is a delivery status notification from")),
     # fml (Japanese mailing-list manager) rejections: not a member, loop alert.
     BodyFormat(
@@ -171,10 +204,10 @@ FORMATS: tuple[BodyFormat, ...] = (
 
 
 class MtaBodyDetector:
-    """MTA-specific plain-text bounces (qmail, Postfix, sendmail, Exim, Exchange,
-    Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, SMTP32, Courier): a
-    format's marker sentence in the notice, from a message that could be a bounce
-    (see ``textscan.bounce_context``)."""
+    """MTA-specific plain-text bounces (InterScan, qmail, Postfix, sendmail, Exim,
+    Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, IMail, Courier,
+    fml, EZweb): a format's marker sentence in the notice, from a message that could be
+    a bounce (see ``textscan.bounce_context``)."""
 
     name = "mta-body"
 
@@ -188,6 +221,7 @@ class MtaBodyDetector:
                 for form in FORMATS
                 if _has_header(message, form) and form.markers.search(ev.lines_lower)
             ]
+        found = [form for form in found if _needs_met(message, form)]
         if not found:
             return None
         form, recipients = found[0], None
@@ -195,7 +229,8 @@ class MtaBodyDetector:
             addresses = form.recipient.findall(ev.section)
             recipients = [address.lower() for address in addresses] or None
         hint = form.hint(ev.notice_lower) if form.reasons else ""
-        return Finding(dsn=text_report(ev, form.name, recipients, hint))
+        report = text_report(ev, form.name, recipients, hint, reading=form.reading)
+        return Finding(dsn=report)
 
 
 def _marker_phrases(form: BodyFormat) -> list[str]:
@@ -256,7 +291,7 @@ def formats_in(lines_lower: str) -> list[BodyFormat]:
 def format_of(ev: Evidence) -> str:
     """The name of the first format whose markers the notice holds ("" when none):
     for detectors that find the recipients elsewhere but follow a format's rules."""
-    found = formats_in(ev.lines_lower)
+    found = [form for form in formats_in(ev.lines_lower) if _needs_met(ev.message, form)]
     return found[0].name if found else ""
 
 
@@ -265,3 +300,10 @@ def _has_header(message: ParsedMessage, form: BodyFormat) -> bool:
         return False
     name, pattern = form.header
     return bool(pattern.search(message.header(name)))
+
+
+def _needs_met(message: ParsedMessage, form: BodyFormat) -> bool:
+    """A format without ``needs``, or one of its headers there and matching."""
+    if not form.needs:
+        return True
+    return any(pattern.search(message.header(name)) for name, pattern in form.needs)

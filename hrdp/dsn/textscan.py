@@ -14,6 +14,7 @@ from hrdp.dsn.decoding import at_line_start, factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.headers import header_value, parse_address
+from hrdp.dsn.readings import Reading
 from hrdp.dsn.report import DsnKind, DsnReport
 
 _ADDR = ADDRESS.pattern
@@ -244,11 +245,13 @@ def text_report(
     hint: str = "",
     mta: str | None = None,
     statuses: list[str] | None = None,
+    reading: Reading | None = None,
 ) -> DsnReport:
     """A report from a plain-text notice: delay or failure, recipients (given, else read
     from recipient-shaped lines) and the status found after each one. ``mta``: the
     format that wrote the text (default ``detector``), for its status conventions;
-    ``statuses`` the codes a report gave, used when there is one per recipient."""
+    ``statuses`` the codes a report gave, used when there is one per recipient;
+    ``reading`` the format's own table for each recipient's diagnostic."""
     section = ev.section
     if recipients is None:
         recipients = recipients_in(ev.section_lower, _exclude(ev)) or _returned_to(ev)
@@ -259,7 +262,16 @@ def text_report(
     if statuses is not None and len(statuses) != len(recipients):
         statuses = None
     mta = detector if mta is None else mta
-    report = make_report(kind, detector, recipients, statuses, windows, hint, mta=mta)
+    hints = commands = None
+    if reading is not None:
+        hints, commands = [], []
+        for window in windows:
+            reason, command = reading.read(window)
+            hints.append(reason)
+            commands.append(command)
+    report = make_report(
+        kind, detector, recipients, statuses, windows, hint, commands, mta=mta, hints=hints
+    )
     return add_original(report, ev)
 
 
