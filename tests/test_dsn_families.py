@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.dsn import examine
-from hrdp.dsn.readings import IMAIL, INTERSCAN, Reading
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, Reading
 from hrdp.dsn.reasons import decide, smtp_command
 from hrdp.dsn.status import reply_in
 from hrdp.dsn.textscan import notice_section
@@ -29,6 +29,13 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     "facebook-1": ("failed", [("kijitora@facebook.com", "5.1.1", "filtered")]),
     "facebook-2": ("failed", [("shironeko@facebook.com", "5.1.1", "userunknown")]),
     "facebook-3": ("failed", [("mikeneko@facebook.com", "5.3.4", "mesgtoobig")]),
+    # Gmail: the SMTP state ("(state 17)") or Gmail's own sentence, unless a code names
+    # the reason itself (4.2.2); "google" samples are the same module's older name.
+    "gmail-1": ("failed", [("kijitora@example.jp", "5.1.1", "userunknown")]),
+    "gmail-2": ("delayed", [("shironeko@example.jp", "4.2.2", "mailboxfull")]),
+    "gmail-3": ("failed", [("mikeneko@nxdomain.example", "5.0.912", "hostunknown")]),
+    "google-1": ("failed", [("kijitora@example.com", "5.1.0", "filtered")]),
+    "google-2": ("failed", [("shironeko@example.net", "5.0.947", "expired")]),
     # IMail: "Unknown user: addr" is an unknown user whatever the command.
     "imailserver-1": ("failed", [("kijitora@example.com", "5.0.911", "userunknown")]),
     "imailserver-2": ("failed", [("shironeko@example.com", "5.0.922", "mailboxfull")]),
@@ -179,6 +186,11 @@ def found(message: ParsedMessage) -> tuple[str, list[Row]]:
 @pytest.mark.parametrize(
     ("reading", "diagnostic", "expected"),
     [
+        (GMAIL, "550 550 #5.1.0 Address rejected a@b.test (state 17).", ("filtered", "DATA")),
+        # A code that names its reason beats the state: a full mailbox, at RCPT.
+        (GMAIL, "450 450 4.2.2 <a@b.test>... Mailbox Full (state 14).", ("mailboxfull", "RCPT")),
+        (GMAIL, "DNS Error: Domain name not found", ("hostunknown", "")),
+        (GMAIL, "550 5.1.1 The email account does not exist.", ("", "")),
         (IMAIL, "Unknown user: a@b.test", ("userunknown", "")),
         (IMAIL, "Blacklisted URL in message: a@b.test", ("spamdetected", "")),
         (INTERSCAN, "Reason: Unable to deliver message to <a@b.test>", ("userunknown", "")),
@@ -188,9 +200,24 @@ def test_reading(reading: Reading, diagnostic: str, expected: tuple[str, str]) -
     assert reading.read(diagnostic) == expected
 
 
+def test_gmail_delay_without_a_code_is_temporary() -> None:
+    """Sisimai reads Gmail's "temporary failure": a delay without a reply is 4.0.947."""
+    message = sample(
+        "gmail-2",
+        ("Google tried to deliver your message, but it was rejected by the recipient domain."
+         " We recommend contacting the other email provider for further information about the"
+         " cause of this error. The error that the other server returned was: 450 450 4.2.2"
+         " <shironeko@example.jp>... Mailbox Full (state 14).",
+         "DNS Error: Could not contact DNS servers"),
+    )  # fmt: skip
+    assert found(message) == ("gmail", [("shironeko@example.jp", "4.0.947", "expired")])
+
+
 @pytest.mark.parametrize(
     ("name", "change", "detector"),
     [
+        # Gmail's sentence from another sender is not Gmail's notice.
+        ("gmail-1", ("mailer-daemon@googlemail.com", "mailer-daemon@mx.example.net"), "heuristic"),
         # InterScan's MIME boundary names it even under another sender name.
         ("trendmicro-2", ('"InterScan Notification"', '"Mail Delivery System"'), "interscan"),
     ],

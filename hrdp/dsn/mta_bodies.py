@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hrdp.dsn.decoding import factor, opening, top_level
 from hrdp.dsn.evidence import Evidence, evidence
-from hrdp.dsn.readings import IMAIL, INTERSCAN, Reading
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, Reading
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -58,6 +58,14 @@ def _lines(*phrases: str) -> re.Pattern[str]:
 
 
 FORMATS: tuple[BodyFormat, ...] = (
+    # Gmail's own notices (mailer-daemon@googlemail.com, before Google Workspace's RFC
+    # 3464 reports): "Delivery to the following recipient failed permanently:".
+    BodyFormat(
+        "gmail",
+        _lines(r"delivery to the following recipient"),
+        needs=(("From", re.compile(r"mailer-daemon@googlemail\.com", re.IGNORECASE)),),
+        reading=GMAIL,
+    ),
     # Trend Micro InterScan MSS / TREND VISION ONE: "Sent <<< RCPT TO:<addr>",
     # "Received >>> 550 5.1.1 ...", or "Unable to deliver message to <addr>".
     BodyFormat(
@@ -204,10 +212,10 @@ FORMATS: tuple[BodyFormat, ...] = (
 
 
 class MtaBodyDetector:
-    """MTA-specific plain-text bounces (InterScan, qmail, Postfix, sendmail, Exim,
-    Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, IMail, Courier,
-    fml, EZweb): a format's marker sentence in the notice, from a message that could be
-    a bounce (see ``textscan.bounce_context``)."""
+    """MTA-specific plain-text bounces (Gmail, InterScan, qmail, Postfix, sendmail,
+    Exim, Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, IMail,
+    Courier, fml, EZweb): a format's marker sentence in the notice, from a message that
+    could be a bounce (see ``textscan.bounce_context``)."""
 
     name = "mta-body"
 

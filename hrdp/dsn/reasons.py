@@ -239,5 +239,5 @@ def decide(
     the plain-text format that wrote the notice (its status conventions, ``status_for``)."""
     facts = Facts(status, diagnostic, hint, command, hosts)
     reason = reason_of(facts, delayed)
-    code = status_for(facts.status, reason, facts.reply, facts.command, mta)
+    code = status_for(facts.status, reason, facts.reply, facts.command, mta, delayed)
     return code, reason

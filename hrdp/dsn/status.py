@@ -176,12 +176,16 @@ def prefer(field: str, in_text: str, reply: str) -> str:
 _EXIM_SOFT = frozenset({"expired", "mailboxfull"})
 
 
-def status_for(found: str, reason: str, reply: str, command: str, mta: str) -> str:
+def status_for(
+    found: str, reason: str, reply: str, command: str, mta: str, delayed: bool = False
+) -> str:
     """The code of one recipient: ``found`` (the report's, see ``prefer``), else the
     pseudo code of ``reason``. Exim's own conventions (Sisimai's Lhost::Exim): a
     reply to MAIL FROM is about the sender, not the recipient, so its code stays at
     ``onhold`` (X.0.901) whatever reason is found later; a give-up without any reply
-    is temporary for an expiry or a full mailbox, permanent otherwise."""
+    is temporary for an expiry or a full mailbox, permanent otherwise. Gmail writes
+    "Technical details of temporary failure" under every delay, and Sisimai reads
+    the word: a Gmail delay without a reply is temporary (4.0.947)."""
     if found:
         return found
     if mta == "exim":
@@ -189,4 +193,6 @@ def status_for(found: str, reason: str, reply: str, command: str, mta: str) -> s
             return pseudo_status("onhold", temporary=reply.startswith("4"))
         if not reply:
             return pseudo_status(reason, temporary=reason in _EXIM_SOFT)
+    if mta == "gmail" and not reply:
+        return pseudo_status(reason, temporary=delayed)
     return pseudo_status(reason, temporary=reply.startswith("4"))
