@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.dsn import examine
-from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, Reading
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, Reading
 from hrdp.dsn.reasons import decide, smtp_command
 from hrdp.dsn.status import reply_in
 from hrdp.dsn.textscan import notice_section
@@ -45,6 +45,11 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     "interscanmss-2": ("failed", [("shironeko@neko.example.jp", "5.0.911", "userunknown")]),
     "trendmicro-1": ("failed", [("mikeneko@example.co.jp", "5.1.1", "userunknown")]),
     "trendmicro-2": ("failed", [("kuroneko@example.com", "5.0.911", "userunknown")]),
+    # MailMarshal and Notes print the cause before the addresses.
+    "mailmarshal-1": ("failed", [("dummyuser@example.com", "5.1.1", "userunknown")]),
+    "mailmarshal-2": ("failed", [("kijitora@example.com", "5.2.2", "mailboxfull")]),
+    "notes-1": ("failed", [("kijitora@notes.example.jp", "5.0.911", "userunknown")]),
+    "notes-2": ("failed", [("shironeko@notes.example.jp", "5.0.944", "networkerror")]),
     # PowerMTA's bounce category is the reason: bad-mailbox under 5.2.1, spam-related
     # under 5.7.1.
     "powermta-1": ("failed", [("kijitora@example.jp", "5.2.1", "userunknown")]),
@@ -194,6 +199,7 @@ def found(message: ParsedMessage) -> tuple[str, list[Row]]:
         (IMAIL, "Unknown user: a@b.test", ("userunknown", "")),
         (IMAIL, "Blacklisted URL in message: a@b.test", ("spamdetected", "")),
         (INTERSCAN, "Reason: Unable to deliver message to <a@b.test>", ("userunknown", "")),
+        (NOTES, "ディレクトリのリストにありません", ("userunknown", "")),
     ],
 )  # fmt: skip
 def test_reading(reading: Reading, diagnostic: str, expected: tuple[str, str]) -> None:
@@ -234,6 +240,40 @@ def test_interscan_sentence_elsewhere_is_no_unknown_user() -> None:
         ("InterScan_NT_MIME_Boundary", "Other_Boundary"),
     )
     assert found(message) == ("heuristic", [("kuroneko@example.com", "5.0.901", "onhold")])
+
+
+def test_notes_gives_each_recipient_the_block_and_reads_japanese() -> None:
+    message = sample(
+        "notes-1",
+        ("User not listed in public Name & Address Book\nkijitora@notes.example.jp\n",
+         "ディレクトリのリストにありません\nkijitora@notes.example.jp\nmikeneko@notes.example.jp\n"),
+        ("charset=us-ascii", "charset=utf-8"),
+    )  # fmt: skip
+    assert found(message) == (
+        "notes",
+        [
+            ("kijitora@notes.example.jp", "5.0.911", "userunknown"),
+            ("mikeneko@notes.example.jp", "5.0.911", "userunknown"),
+        ],
+    )
+
+
+def test_notes_without_an_address_takes_the_returned_message_to() -> None:
+    message = sample("notes-1", ("kijitora@notes.example.jp\n\n\n-------", "\n\n-------"))
+    assert found(message) == ("notes", [("kijitora@notes.example.jp", "5.0.911", "userunknown")])
+
+
+def test_mailmarshal_block_is_every_recipient_diagnostic() -> None:
+    message = sample(
+        "mailmarshal-2",
+        ("    kijitora@example.com\n", "    kijitora@example.com\n    shironeko@example.net\n"),
+    )
+    detector, rows = found(message)
+    assert detector == "mailmarshal"
+    assert rows == [
+        ("kijitora@example.com", "5.2.2", "mailboxfull"),
+        ("shironeko@example.net", "5.2.2", "mailboxfull"),
+    ]
 
 
 def test_imail_spam_keeps_the_reply_class() -> None:

@@ -4,7 +4,8 @@ Each entry names an MTA and the sentences only its bounces contain; matching sta
 at a line start, so a quoted bounce ("> Hi. This is the qmail-send program") in an
 ordinary reply does not count. Where the generic readers of ``textscan`` fall short, an
 entry adds its own: a recipient line shape, a header without which the wording could
-be another MTA's, a table for each recipient's diagnostic (``readings.py``).
+be another MTA's, a table for each recipient's diagnostic (``readings.py``), or the
+block where the format prints the cause before its list of addresses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 
 from hrdp.dsn.decoding import factor, opening, top_level
 from hrdp.dsn.evidence import Evidence, evidence
-from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, Reading
+from hrdp.dsn.fields import ADDRESS
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, Reading
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -32,7 +34,9 @@ class BodyFormat:
     notice rather than next to each recipient; the first found is the reason's hint.
     ``needs``: headers (name, value pattern) of which one must match, for software
     whose wording alone does not tell it (InterScan's sentences). ``reading``: the
-    format's own table for each recipient's diagnostic (``readings.py``).
+    format's own table for each recipient's diagnostic (``readings.py``). ``block``:
+    (opening line, closing line or None for the end of the notice) of the cause a
+    format prints once before its list of addresses; it is every recipient's diagnostic.
     """
 
     name: str
@@ -42,6 +46,7 @@ class BodyFormat:
     reasons: tuple[tuple[str, str], ...] = ()
     needs: tuple[tuple[str, re.Pattern[str]], ...] = ()
     reading: Reading | None = None
+    block: tuple[re.Pattern[str], re.Pattern[str] | None] | None = None
 
     def hint(self, notice_lower: str) -> str:
         return next((reason for phrase, reason in self.reasons if phrase in notice_lower), "")
@@ -56,6 +61,9 @@ def _lines(*phrases: str) -> re.Pattern[str]:
     line start is a newline the engine finds with a fast literal search."""
     return re.compile(_LINE_START + "(?:" + "|".join(phrases) + ")", re.MULTILINE)
 
+
+_MARSHAL_CAUSE = r"could not be delivered because of\s*$"
+_MARSHAL_LIST = r"the following recipients were affected:"
 
 FORMATS: tuple[BodyFormat, ...] = (
     # Gmail's own notices (mailer-daemon@googlemail.com, before Google Workspace's RFC
@@ -208,14 +216,29 @@ FORMATS: tuple[BodyFormat, ...] = (
             ("was not delivered within", "expired"),
         ),
     ),
+    # Lotus Notes / HCL Notes: under "Failure Reasons" the cause comes before the
+    # address it is about ("User not listed in public Name & Address Book" then addr).
+    BodyFormat(
+        "notes",
+        _lines(r"-{3,} ?failure reasons"),
+        block=(_lines(r"-{3,} ?failure reasons"), None),
+        reading=NOTES,
+    ),
+    # Trustwave MailMarshal: "Could not be delivered because of", the reply, then "The
+    # following recipients were affected:" and the addresses.
+    BodyFormat(
+        "mailmarshal",
+        _lines(_MARSHAL_CAUSE, _MARSHAL_LIST),
+        block=(_lines(_MARSHAL_CAUSE), _lines(_MARSHAL_LIST)),
+    ),
 )
 
 
 class MtaBodyDetector:
     """MTA-specific plain-text bounces (Gmail, InterScan, qmail, Postfix, sendmail,
     Exim, Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, IMail,
-    Courier, fml, EZweb): a format's marker sentence in the notice, from a message that
-    could be a bounce (see ``textscan.bounce_context``)."""
+    Courier, fml, EZweb, Notes, MailMarshal): a format's marker sentence in the notice,
+    from a message that could be a bounce (see ``textscan.bounce_context``)."""
 
     name = "mta-body"
 
@@ -237,8 +260,31 @@ class MtaBodyDetector:
             addresses = form.recipient.findall(ev.section)
             recipients = [address.lower() for address in addresses] or None
         hint = form.hint(ev.notice_lower) if form.reasons else ""
-        report = text_report(ev, form.name, recipients, hint, reading=form.reading)
+        shared = error_block(ev, *form.block) if form.block else ""
+        report = text_report(ev, form.name, recipients, hint, reading=form.reading, shared=shared)
         return Finding(dsn=report)
+
+
+_BARE_ADDRESS = re.compile(rf"[ \t]*<?{ADDRESS.pattern}>?[ \t]*")
+
+
+def error_block(ev: Evidence, opening: re.Pattern[str], closing: re.Pattern[str] | None) -> str:
+    """The cause a format prints once before its list of addresses (Notes' "Failure
+    Reasons", MailMarshal's "Could not be delivered because of"): its lines from the
+    opening line to the closing one (else the end of the notice), without separator
+    lines ("-------") and bare addresses; "" when the opening line is not there."""
+    lines = "\n" + ev.section_lower  # offsets: lines[i + 1] is section[i]
+    opened = opening.search(lines)
+    if opened is None:
+        return ""
+    closed = closing.search(lines, opened.end()) if closing is not None else None
+    text = ev.section[opened.start() : closed.start() if closed else len(ev.section)]
+    kept = [
+        line.strip()
+        for line in text.split("\n")
+        if line.strip() and not line.lstrip().startswith("-") and not _BARE_ADDRESS.fullmatch(line)
+    ]
+    return "\n".join(kept)
 
 
 def _marker_phrases(form: BodyFormat) -> list[str]:

@@ -89,3 +89,12 @@ IMAIL = Reading(
 # Trend Micro InterScan MSS (Sisimai's Lhost::InterScanMSS, TrendMicro): "Unable to
 # deliver message to <addr>" is its answer for an address the next hop refused.
 INTERSCAN = Reading(reasons=(("unable to deliver", "userunknown"),))
+
+# Lotus Notes (Sisimai's Lhost::Notes), English and Japanese builds.
+NOTES = Reading(
+    reasons=(
+        ("user not listed in public name & address book", "userunknown"),
+        ("ディレクトリのリストにありません", "userunknown"),
+        ("message has exceeded maximum hop count", "networkerror"),
+    ),
+)

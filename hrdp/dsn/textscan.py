@@ -246,17 +246,23 @@ def text_report(
     mta: str | None = None,
     statuses: list[str] | None = None,
     reading: Reading | None = None,
+    shared: str = "",
 ) -> DsnReport:
     """A report from a plain-text notice: delay or failure, recipients (given, else read
     from recipient-shaped lines) and the status found after each one. ``mta``: the
     format that wrote the text (default ``detector``), for its status conventions;
     ``statuses`` the codes a report gave, used when there is one per recipient;
-    ``reading`` the format's own table for each recipient's diagnostic."""
+    ``reading`` the format's own table for each recipient's diagnostic; ``shared`` the
+    diagnostic of every recipient, for formats that print the cause once before the
+    list of addresses (the text after each address then says nothing)."""
     section = ev.section
     if recipients is None:
         recipients = recipients_in(ev.section_lower, _exclude(ev)) or _returned_to(ev)
     kind: DsnKind = "delayed" if is_delay(ev.subject, ev.section_lower) else "failed"
-    windows = windows_near(section, recipients, ev.section_lower)
+    if shared:
+        windows = [shared] * len(recipients)
+    else:
+        windows = windows_near(section, recipients, ev.section_lower)
     if not hint and _NOT_RECOGNIZED in ev.section_lower:
         hint = "userunknown"
     if statuses is not None and len(statuses) != len(recipients):
