@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrdp.dsn import examine
-from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, Reading
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, ZOHO, Reading
 from hrdp.dsn.reasons import decide, smtp_command
 from hrdp.dsn.status import reply_in
 from hrdp.dsn.textscan import notice_section
@@ -57,6 +57,10 @@ SAMPLES: dict[str, tuple[str, list[Row]]] = {
     # X3 names the command ("SMTP:RCPT host ..."): an unknown user at RCPT.
     "x3-1": ("failed", [("kijitora@example.com", "5.3.0", "userunknown")]),
     "x3-2": ("failed", [("shironeko@example.com", "5.2.2", "mailboxfull")]),
+    # Zoho: Exim's wording, its own recipient lines; "ResponseCode 421" makes the
+    # expiry temporary.
+    "zoho-1": ("failed", [("kijitora@example.co.jp", "5.1.1", "userunknown")]),
+    "zoho-2": ("failed", [("shironeko@6kaku.example.co.jp", "4.0.947", "expired")]),
 }
 
 
@@ -200,6 +204,8 @@ def found(message: ParsedMessage) -> tuple[str, list[Row]]:
         (IMAIL, "Blacklisted URL in message: a@b.test", ("spamdetected", "")),
         (INTERSCAN, "Reason: Unable to deliver message to <a@b.test>", ("userunknown", "")),
         (NOTES, "ディレクトリのリストにありません", ("userunknown", "")),
+        (ZOHO, "[Status: Error, Address: <a@b.test>, ResponseCode 421, , Host not reachable.]",
+         ("expired", "")),
     ],
 )  # fmt: skip
 def test_reading(reading: Reading, diagnostic: str, expected: tuple[str, str]) -> None:
@@ -222,6 +228,8 @@ def test_gmail_delay_without_a_code_is_temporary() -> None:
 @pytest.mark.parametrize(
     ("name", "change", "detector"),
     [
+        # Exim's wording without Zoho's header is Exim's notice.
+        ("zoho-1", ("X-ZohoMail: ", "X-Other: "), "exim"),
         # Gmail's sentence from another sender is not Gmail's notice.
         ("gmail-1", ("mailer-daemon@googlemail.com", "mailer-daemon@mx.example.net"), "heuristic"),
         # InterScan's MIME boundary names it even under another sender name.

@@ -3,9 +3,9 @@
 Each entry names an MTA and the sentences only its bounces contain; matching starts
 at a line start, so a quoted bounce ("> Hi. This is the qmail-send program") in an
 ordinary reply does not count. Where the generic readers of ``textscan`` fall short, an
-entry adds its own: a recipient line shape, a header without which the wording could
-be another MTA's, a table for each recipient's diagnostic (``readings.py``), or the
-block where the format prints the cause before its list of addresses.
+entry adds its own: a recipient line shape, a header without which the wording is
+another MTA's, a table for each recipient's diagnostic (``readings.py``), or the block
+where the format prints the cause before its list of addresses.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hrdp.dsn.decoding import factor, opening, top_level
 from hrdp.dsn.evidence import Evidence, evidence
 from hrdp.dsn.fields import ADDRESS
-from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, Reading
+from hrdp.dsn.readings import GMAIL, IMAIL, INTERSCAN, NOTES, ZOHO, Reading
 from hrdp.dsn.report import Finding
 from hrdp.dsn.textscan import bounce_context, text_report
 from hrdp.message import ParsedMessage
@@ -33,10 +33,11 @@ class BodyFormat:
     reason) are the format's own sentences for a cause, written once for the whole
     notice rather than next to each recipient; the first found is the reason's hint.
     ``needs``: headers (name, value pattern) of which one must match, for software
-    whose wording alone does not tell it (InterScan's sentences). ``reading``: the
-    format's own table for each recipient's diagnostic (``readings.py``). ``block``:
-    (opening line, closing line or None for the end of the notice) of the cause a
-    format prints once before its list of addresses; it is every recipient's diagnostic.
+    whose wording alone does not tell it (Zoho sends Exim's text; InterScan's sentences
+    mean nothing elsewhere). ``reading``: the format's own table for each recipient's
+    diagnostic (``readings.py``). ``block``: (opening line, closing line or None for
+    the end of the notice) of the cause a format prints once before its list of
+    addresses; it is every recipient's diagnostic.
     """
 
     name: str
@@ -66,6 +67,20 @@ _MARSHAL_CAUSE = r"could not be delivered because of\s*$"
 _MARSHAL_LIST = r"the following recipients were affected:"
 
 FORMATS: tuple[BodyFormat, ...] = (
+    # Zoho Mail sends Exim's template (its own header tells it apart) with the error on
+    # the recipient's line: "addr Invalid Address, ERROR_CODE :550, ERROR_CODE :5.1.1
+    # ..." or "[Status: Error, Address: <addr>, ResponseCode 421, , Host not reachable.]".
+    BodyFormat(
+        "zoho",
+        _lines(r"this message was created automatically by mail delivery"),
+        needs=(("X-ZohoMail", re.compile(r"\S")),),
+        recipient=re.compile(
+            r"^(?:\[Status: [^\n]{0,40}?Address: <)?([^\s<>@]{1,64}@[^\s<>@,\]]{1,255})>?"
+            r"(?:,? ResponseCode|[ \t][^\n]{0,200}?ERROR_CODE :)",
+            re.MULTILINE,
+        ),
+        reading=ZOHO,
+    ),
     # Gmail's own notices (mailer-daemon@googlemail.com, before Google Workspace's RFC
     # 3464 reports): "Delivery to the following recipient failed permanently:".
     BodyFormat(
@@ -235,10 +250,10 @@ FORMATS: tuple[BodyFormat, ...] = (
 
 
 class MtaBodyDetector:
-    """MTA-specific plain-text bounces (Gmail, InterScan, qmail, Postfix, sendmail,
-    Exim, Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER, IMail,
-    Courier, fml, EZweb, Notes, MailMarshal): a format's marker sentence in the notice,
-    from a message that could be a bounce (see ``textscan.bounce_context``)."""
+    """MTA-specific plain-text bounces (Zoho, Gmail, InterScan, qmail, Postfix,
+    sendmail, Exim, Exchange, Domino, DragonFly, OpenSMTPD, Mimecast, KDDI, m-FILTER,
+    IMail, Courier, fml, EZweb, Notes, MailMarshal): a format's marker sentence in the
+    notice, from a message that could be a bounce (see ``textscan.bounce_context``)."""
 
     name = "mta-body"
 

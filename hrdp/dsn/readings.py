@@ -98,3 +98,6 @@ NOTES = Reading(
         ("message has exceeded maximum hop count", "networkerror"),
     ),
 )
+
+# Zoho Mail (Sisimai's Lhost::Zoho): "[Status: Error, ..., Host not reachable.]".
+ZOHO = Reading(reasons=(("host not reachable", "expired"),))
