@@ -116,6 +116,16 @@ def test_family_sample(name: str) -> None:
     assert list(zip(dsn.recipients, dsn.status, dsn.reason, strict=True)) == rows
 
 
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_family_sample_without_the_null_sender(name: str) -> None:
+    """Every sample is read alike when it was saved without its Return-Path: the
+    sender, the subject or the format is enough (Trend Micro's Japanese subjects)."""
+    text = (BOUNCES / f"{name}.eml").read_bytes().replace(b"Return-Path: <>\n", b"")
+    dsn = examine(ParsedMessage(text)).dsn
+    assert dsn is not None
+    assert list(zip(dsn.recipients, dsn.status, dsn.reason, strict=True)) == SAMPLES[name][1]
+
+
 # Facebook (rhost.py) ------------------------------------------------------------------
 
 

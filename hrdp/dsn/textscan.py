@@ -54,8 +54,9 @@ _RECIPIENT_PHRASE = re.compile(
 )
 # Subject openings of bounces (Sisimai orders its engines by them): Postfix, sendmail,
 # Exim, qmail / Yahoo, Gmail / Outlook / SES, Exchange and its translations, Lotus
-# Domino, Novell GroupWise, PMDF, mail.ru, Mimecast, OpenSMTPD, fml. A "Fwd:" of a
-# bounce is still a bounce.
+# Domino, Novell GroupWise, PMDF, mail.ru, Mimecast, OpenSMTPD, fml, Trend Micro's
+# Japanese builds ("cannot deliver the message", "mail delivery failed"). A "Fwd:" of
+# a bounce is still a bounce.
 BOUNCE_SUBJECT = re.compile(
     r"^(?:(?:fwd?|fw|re):\s*)?(?:"
     r"undelivered mail|returned mail|mail delivery fail|mail failure|message frozen|"
@@ -72,7 +73,8 @@ BOUNCE_SUBJECT = re.compile(
     r"notice: mail delivery status|failed mail|mail error|processing error|"
     r"error sending message|message not delivered|automatically rejected mail|"
     r"mail failed|warning-*:? ?could not send|warning: message has not yet been|"
-    r"メールエラー|メール送信エラー|ваше сообщение не доставлено|邮件发送失败|退信"
+    r"メールエラー|メール送信エラー|メッセージを配信できません|メール配信に失敗しました|"
+    r"ваше сообщение не доставлено|邮件发送失败|退信"
     r")",
     re.IGNORECASE,
 )
