@@ -81,6 +81,8 @@ def test_prefer(field: str, in_text: str, reply: str, expected: str) -> None:
 def test_pseudo_status_and_command() -> None:
     assert pseudo_status("userunknown", temporary=False) == "5.0.911"
     assert pseudo_status("userunknown", temporary=True) == ""  # never temporary
+    assert pseudo_status("filtered", temporary=False) == "5.0.910"
+    assert pseudo_status("filtered", temporary=True) == "4.0.924"  # Sisimai's numbering
     assert smtp_command("host x said: 550 no (in reply to RCPT TO command)") == "RCPT"
     assert smtp_command("SMTP error from remote mail server after end of data:") == "DATA"
     assert smtp_command(">>> MAIL From:<a@b.test>\n<<< 553 rejected") == "MAIL"

@@ -99,10 +99,14 @@ def status_name(status: str) -> str:
 
 
 def pseudo_status(reason: str, temporary: bool) -> str:
-    """Sisimai's internal code for ``reason`` ("" where none is defined)."""
+    """Sisimai's internal code for ``reason`` ("" where none is defined). A temporary
+    filter is 4.0.924, not 4.0.910: Sisimai numbers it after 4.2.4, the mailing-list
+    expansion problem its status table files as filtered."""
     number = _PSEUDO.get(reason)
     if number is None or (temporary and reason in _PERMANENT_ONLY):
         return ""
+    if temporary and reason == "filtered":
+        number = 924
     return f"{4 if temporary else 5}.0.{number}"
 
 
