@@ -30,7 +30,7 @@ SUCCESS = ("delivered", "relayed", "expanded")
 
 # Measured on this version: bounces 447/447 detected, 432/447 exact recipients (five
 # reports name an Original-Recipient, which hrdp reports and Sisimai's labels do not),
-# status 449/472 and reason 434/470 as Sisimai files them; bounces_flufl 115/115, 101/111;
+# status 449/472 and reason 434/470 as Sisimai files them; bounces_flufl 115/115, 103/111;
 # nonbounces 0 of 204 flagged; every notification and success DSN right. The floors sit
 # just under, so that a regression fails; the targets are status 0.95, reason 0.90.
 FLOORS = {
