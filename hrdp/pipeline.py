@@ -20,7 +20,7 @@ from itertools import chain, islice
 from hrdp.dnscheck import DnsVerdict, DomainChecker
 from hrdp.engine import Done, Engine, InlineEngine, ProcessEngine, ScorerSpec, UnitTask, Work
 from hrdp.examine import Job, Partial, Result
-from hrdp.pool import Facts, Policy, decide
+from hrdp.pool import Decision, Facts, Policy, decide
 from hrdp.ranges import Numbering, Planner, Unit, read_unit
 from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
@@ -125,6 +125,7 @@ def _run(
     first = list(islice(work, 2))
     engine = _engine(settings, several=len(first) > 1)
     window = _window(settings)
+    decide_once = _Decisions(settings.job.policy)
     pending: deque[tuple[Partial, Future[DnsVerdict] | None]] = deque()
     try:
         for dones in engine.map(chain(first, work)):
@@ -135,9 +136,9 @@ def _run(
                     domain = partial.domain
                     pending.append((partial, settings.checker.submit(domain) if domain else None))
             while pending and (len(pending) > window or _ready(pending[0])):
-                yield _finish(*pending.popleft(), settings.job.policy)
+                yield _finish(*pending.popleft(), decide_once)
         while pending:
-            yield _finish(*pending.popleft(), settings.job.policy)
+            yield _finish(*pending.popleft(), decide_once)
     finally:
         engine.close()
 
@@ -175,12 +176,33 @@ def _ready(item: tuple[Partial, Future[DnsVerdict] | None]) -> bool:
     return (item[1] is None or item[1].done()) and item[0].ready()
 
 
-def _finish(partial: Partial, dns: Future[DnsVerdict] | None, policy: Policy) -> Result:
+class _Decisions:
+    """decide() once per distinct set of facts: a run has a handful (clean, spam, a DSN
+    kind, a DNS outcome...), and the main process decides every row of every worker.
+    Rows share the Decision, which nothing changes after."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.known: dict[tuple[object, ...], Decision] = {}
+
+    def __call__(self, facts: Facts, dns: str | None) -> Decision:
+        kind = facts.dsn.kind if facts.dsn is not None else None  # all decide() reads of it
+        key = (facts.malformed, kind, dns, facts.spam, facts.scorer_failed)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = decide(
+                Facts(facts.malformed, facts.dsn, dns, facts.spam, facts.scorer_failed),
+                self.policy)
+        return found
+
+
+def _finish(
+    partial: Partial, dns: Future[DnsVerdict] | None, decide_once: _Decisions
+) -> Result:
     result, facts = partial.result, partial.settle().facts
+    outcome = facts.dns
     if dns is not None:
         result.dns = dns.result()
-        # Facts(...) rather than dataclasses.replace: a third of the cost, once per row.
-        facts = Facts(facts.malformed, facts.dsn, result.dns.outcome, facts.spam,
-                      facts.scorer_failed)
-    result.decision = decide(facts, policy)
+        outcome = result.dns.outcome
+    result.decision = decide_once(facts, outcome)
     return result
