@@ -308,8 +308,7 @@ class Part:
         leaf's bytes, transfer encoding undone (None for a container)."""
         children = self.children
         if decode:
-            return None if children is not None else decode_transfer(
-                self.body, self.transfer_encoding)
+            return None if children is not None else self.decoded()
         return children if children is not None else self.body
 
     def decoded(self) -> bytes:

@@ -15,13 +15,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain, groupby, islice
 
 from hrdp.dnscheck import DnsVerdict, DomainChecker
 from hrdp.engine import Done, Engine, InlineEngine, ProcessEngine, ScorerSpec, UnitTask, Work
 from hrdp.examine import Job, Partial, Result
 from hrdp.pool import Decision, Facts, Policy, decide
-from hrdp.ranges import Numbering, Planner, Unit, read_unit
+from hrdp.ranges import Numbering, Planner, Unit, read_unit, tasks
 from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
 
@@ -69,27 +69,17 @@ def classify_files(
 def _work(
     planner: Planner, units: Iterator[Unit], batch_size: int, on_read: Callable[[int], None] | None
 ) -> Iterator[Work]:
-    """Units grouped into tasks of about UNIT_BYTES; a big file that is not an mbox
-    (a compressed archive: a stream cannot be entered in the middle) is read here in
-    batches, so no worker ever holds a whole archive."""
-    group: list[Unit] = []
-    size = 0
-    for unit in units:
-        if unit.kind == "file" and unit.size > UNIT_BYTES:
-            if group:
-                yield UnitTask(group)
-                group, size = [], 0
+    """Units grouped into tasks of about UNIT_BYTES (ranges.tasks, as the Dask engine
+    groups them); a big file that is not an mbox (a compressed archive: a stream cannot
+    be entered in the middle) is read here in batches, so no worker holds a whole archive."""
+    for big, run in groupby(units, key=lambda unit: unit.kind == "file" and unit.size > UNIT_BYTES):
+        if not big:
+            yield from (UnitTask(group) for group in tasks(run, UNIT_BYTES))
+            continue
+        for unit in run:
             not_mail: list[str] = []
             yield from _batched(_counted(read_unit(unit, not_mail), on_read), batch_size)
             planner.skipped(not_mail)
-            continue
-        group.append(unit)
-        size += unit.size
-        if size >= UNIT_BYTES or len(group) >= batch_size:
-            yield UnitTask(group)
-            group, size = [], 0
-    if group:
-        yield UnitTask(group)
 
 
 def _numbered(
