@@ -14,7 +14,7 @@ from rich.console import Console
 
 from hrdp import __version__, config, output
 from hrdp.dnscheck import DomainChecker, make_checker
-from hrdp.engine import ScorerSpec
+from hrdp.engine import ScorerSpec, batch_gc
 from hrdp.errors import ExitCode, HrdpError, InputError
 from hrdp.examine import Job
 from hrdp.options import check_options, output_options
@@ -127,6 +127,7 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
     progress = _progress(paths, report.console, opts["quiet"])
     with checker:
         settings = _settings(opts, checker)
+        batch_gc()
         with _writer(opts) as writer, progress or nullcontext():
             for result in _results(paths, opts, settings, report, progress):
                 row = output.to_row(result)
