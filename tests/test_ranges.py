@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hrdp import mbox
 from hrdp.errors import InputError
 from hrdp.mbox import next_separator, range_chunks, split_mbox
 from hrdp.ranges import (
@@ -89,9 +90,14 @@ def test_ranges_give_the_messages_of_a_local_run(
 
 
 @pytest.mark.parametrize("name", sorted(ARCHIVES))
-def test_a_boundary_anywhere_splits_at_the_next_separator(name: str) -> None:
+@pytest.mark.parametrize("scan_size", [1, 2, 3, 7, 64, mbox.SCAN_SIZE])
+def test_a_boundary_anywhere_splits_at_the_next_separator(
+    name: str, scan_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every offset, inside a header, a body, a separator line or a CRLF pair: the two
-    sides split into the messages of the whole, and the separator found is the first."""
+    sides split into the messages of the whole, and the separator found is the first,
+    whichever block size the search reads (a separator across two blocks is found)."""
+    monkeypatch.setattr(mbox, "SCAN_SIZE", scan_size)
     data = ARCHIVES[name]
     whole = list(split_mbox(io.BytesIO(data)))
     starts = _separator_offsets(data)
