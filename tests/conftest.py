@@ -19,6 +19,19 @@ def corpus_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hyperscan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled pattern databases (hrdp.hscache) go to a folder of this test run, for the
+    processes the tests start too, not to the user's ~/.cache."""
+    saved = os.environ.get("HRDP_CACHE_DIR")
+    os.environ["HRDP_CACHE_DIR"] = str(tmp_path_factory.mktemp("hscache"))
+    yield
+    if saved is None:
+        os.environ.pop("HRDP_CACHE_DIR", None)
+    else:
+        os.environ["HRDP_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     path = corpus_dir()
