@@ -11,7 +11,7 @@ authoritative and keeps the first answer, as flufl.bounce and Sisimai do:
 6. auto-replies, last, so that a bounce carrying Auto-Submitted stays a bounce.
 
 A new MTA format is one more ``Detector`` (``base.py``) in this list, or one more
-entry in ``mta_bodies.FORMATS``; ``examine(message, detectors)`` runs any other list.
+entry in ``mta_formats.FORMATS``; ``examine(message, detectors)`` runs any other list.
 Detectors share the per-message facts of ``evidence.py`` (decoded at most once, capped).
 """
 
