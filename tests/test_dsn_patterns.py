@@ -9,7 +9,8 @@ from email.utils import parseaddr
 
 import pytest
 
-from hrdp.dsn import decoding, examine, mta_bodies, phrases, rfc3464, status, textscan
+from hrdp.dsn import decoding, examine, mta_bodies, phrases, rfc3464, screen, status, textscan
+from hrdp.dsn.autoreply import SUBJECT as AUTOREPLY
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import evidence, lower_same_length
 from hrdp.dsn.fields import make_report
@@ -288,6 +289,35 @@ def test_report_part_inside_a_returned_message_is_not_a_cue() -> None:
         ' boundary="c"\n\n--c\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--c--\n'
     )
     assert not could_be_notice(_parse(MIXED.replace("--b--\n", inner + "--b--\n")))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Lunch on Friday?", "Undelivered Mail Returned to Sender", "Fwd: failure notice",
+        "Re: Undeliverable: report", "Report: non remis", "Report - Undeliverable (x)",
+        "Report: non remis trailing", "Automatic reply: Lunch", "Re: Automatic reply",
+        "Bob is out of the office", "Thisis out of the office", "is out of the office",
+        "Complaint about message from 192.0.2.1", "a complaint about message from x",
+        "AUTO: away", "Warning: could not send message for past 4 hours", "-undelivered",
+    ],
+)  # fmt: skip
+def test_screen_subject_test_is_the_detectors_subject_patterns(subject: str) -> None:
+    """The screen's two subject patterns (anchored ones matched once, the others
+    searched) say what the detectors' subject patterns and JMRP's opening say."""
+    lower = subject.lower()
+    expected = lower.startswith("complaint about message from ") or any(
+        re.compile(pattern.pattern).search(lower)
+        for pattern in (textscan.BOUNCE_SUBJECT, textscan.BOUNCE_SUBJECT_SUFFIX, AUTOREPLY)
+    )
+    assert screen._notice_subject(subject) == expected
+
+
+def test_out_of_office_needs_a_word_start() -> None:
+    """``i(?<!\\wi)s out of`` is "\\bis out of"."""
+    assert AUTOREPLY.search("Bob is out of the office")
+    assert AUTOREPLY.search("is out of the office")
+    assert not AUTOREPLY.search("Thisis out of the office")
 
 
 def test_encoded_daemon_display_name_passes_the_screen() -> None:

@@ -78,12 +78,14 @@ BOUNCE_SUBJECT = re.compile(
     r")",
     re.IGNORECASE,
 )
-# Gateways that append the verdict to the subject ("...: non remis").
-BOUNCE_SUBJECT_SUFFIX = re.compile(
-    r"[:\-]\s*(?:non remis|undeliverable|unzustellbar|non recapitabile|undelivered)"
-    r"(?:\s*\([^)]*\))?\s*$",
-    re.IGNORECASE,
+# Gateways that append the verdict to the subject ("...: non remis"). Written as two
+# alternatives, one per separator, rather than "[:-]...": alternatives that all open
+# with a literal let the engine skip ahead to their first characters.
+_VERDICT = (
+    r"\s*(?:non remis|undeliverable|unzustellbar|non recapitabile|undelivered)"
+    r"(?:\s*\([^)]*\))?\s*$"
 )
+BOUNCE_SUBJECT_SUFFIX = re.compile(f":{_VERDICT}|-{_VERDICT}", re.IGNORECASE)
 # Phrases of bounce notices in general (any MTA), for the heuristics.
 BOUNCE_PHRASE = re.compile(
     r"could ?n[o']t be delivered|was not delivered|were not delivered|"
