@@ -8,9 +8,9 @@ The order in which reasons are tried lives in ``reasons.py``, not here. The tabl
 split by side: ``phrases_recipient.py`` (address, mailbox, domain, receiving system) and
 ``phrases_sender.py`` (sender's host, reputation, authentication, content).
 
-A diagnostic is asked about a dozen reasons on average, and one search for all phrases
-costs what three or four searches for one reason cost, so ``said`` finds every reason
-at once: one search for all phrases, and at each place where one matches, only the
+A diagnostic is asked about a dozen reasons on average, so ``said`` finds every reason
+at once: one Hyperscan scan for all phrases where Hyperscan runs (``phrases_hyperscan.py``),
+else one regex search for all phrases, and at each place where one matches, only the
 reasons with a phrase that opens with the characters there are asked.
 """
 
@@ -85,7 +85,7 @@ def says(reason: str, diagnostic: str) -> bool:
     return unless is None or not unless.search(diagnostic)
 
 
-def said(diagnostic: str) -> frozenset[str]:
+def said_by_regex(diagnostic: str) -> frozenset[str]:
     """Every reason ``says`` finds in the (lower-cased) diagnostic. A reason's pattern
     matches somewhere if and only if it matches at one of the places where the pattern
     of all phrases does, so those places are the only ones to look at."""
@@ -101,3 +101,22 @@ def said(diagnostic: str) -> frozenset[str]:
     return frozenset(
         reason for reason in found if reason not in EXCEPT or not EXCEPT[reason].search(diagnostic)
     )
+
+
+try:  # Hyperscan's wheel exists for x86-64 only
+    from hrdp.dsn.phrases_hyperscan import ReasonScanner
+except ImportError:  # pragma: no cover - other machines
+    SCANNER = None
+else:
+    SCANNER = ReasonScanner(SOURCES, EXCEPT)
+
+
+def said(diagnostic: str) -> frozenset[str]:
+    """Every reason ``says`` finds in the (lower-cased) diagnostic: one Hyperscan scan
+    where it runs (``phrases_hyperscan.py``, ASCII text), else ``said_by_regex``; the
+    same answer either way."""
+    if SCANNER is not None:
+        found = SCANNER.said(diagnostic)
+        if found is not None:
+            return found
+    return said_by_regex(diagnostic)
