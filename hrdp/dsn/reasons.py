@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 
 from hrdp.dsn.phrases import said
-from hrdp.dsn.rhost import Failure, hosts_in, provider_reason
+from hrdp.dsn.rhost import Failure, has_provider, hosts_in, provider_reason
 from hrdp.dsn.status import (
     code_in,
     prefer,
@@ -84,7 +84,7 @@ class Facts:
     def provider(self) -> str:
         """The reason the receiving provider's own rules give (``rhost.py``), if any."""
         hosts = [*self.hosts, *hosts_in(self.text)]
-        if not hosts:
+        if not has_provider(hosts):
             return ""
         return provider_reason(hosts, Failure(self.status, self.reply, self.command, self.text))
 
