@@ -72,7 +72,7 @@ _REPLY = re.compile(r"([245](?<![^\s;:(\[][245])\d\d)(?=[\s\-,]|$)")
 # The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it
 # (lower case, searched in the lower-cased text). Every alternative opens with a
 # literal, so the engine skips the positions that cannot start one.
-_COMMAND = re.compile(
+COMMAND = re.compile(
     r"in reply to (?:the )?(?:rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
     r"|after (?:pipelined )?(?:rcpt(?: to)?|mail(?: from)?|end of data|data"
     r"|initial connection|helo|ehlo)|>>> (?:rcpt to|mail from|data|helo|ehlo)"
@@ -136,10 +136,11 @@ def reply_in(text: str) -> str:
     return match.group(1) if match else ""
 
 
-def smtp_command(text: str, lower: str | None = None) -> str:
+def smtp_command(text: str, lower: str | None = None, phrased: bool = True) -> str:
     """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown);
-    ``lower``: ``text`` lower-cased, when already known."""
-    match = _COMMAND.search(text.lower() if lower is None else lower)
+    ``lower``: ``text`` lower-cased, when already known; ``phrased`` False when the
+    caller knows ``COMMAND`` is not in it (a scan of ``lower`` said so)."""
+    match = COMMAND.search(text.lower() if lower is None else lower) if phrased else None
     if match is None and any(word in text for word in _BARE_WORDS):
         match = _BARE_COMMAND.search(text)
     if match is None:
