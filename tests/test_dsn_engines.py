@@ -20,7 +20,7 @@ from tests.conftest import REPO, corpus_dir
 
 needs_hyperscan = pytest.mark.skipif(multiscan.hyperscan is None, reason="no Hyperscan")
 # Every set of patterns scanned at once, with the kind of text each is given.
-SETS = {"diagnostic": phrases.SCAN, "notice": textscan._NOTICE_SCAN}
+SETS = {"diagnostic": phrases.SCAN, "notice": textscan._NOTICE_SCAN, "command": status._COMMANDS}
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def _all_samples() -> Iterator[str]:
         *(alt for phrases_ in phrases.SOURCES.values() for p in phrases_ for alt in top_level(p)),
         *(alt for p in phrases.EXCEPT_SOURCES.values() for alt in top_level(p[0])),
         *top_level(phrases.DIRECTORY.pattern), *top_level(phrases.NO_MX.pattern),
-        *top_level(status.COMMAND.pattern),
+        *top_level(status.COMMAND.pattern), *top_level(status._BARE_COMMAND.pattern),
         *(alt for p in (textscan._GAVE_UP, textscan.DELAY_TEXT, textscan.BOUNCE_PHRASE)
           for alt in top_level(lowered(p).pattern)),
     ]  # fmt: skip
