@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from hrdp.dsn.phrases import DIRECTORY, NO_MX, SCAN, said, said_in
+from hrdp.dsn.phrases import DIRECTORY, NO_MX, SCAN, said_by_regex, said_in
 from hrdp.dsn.rhost import Failure, has_provider, hosts_in, provider_reason
 from hrdp.dsn.status import (
     code_in,
@@ -89,10 +89,11 @@ class Facts:
         return provider_reason(hosts, Failure(self.status, self.reply, self.command, self.text))
 
     def says(self, reason: str) -> bool:
-        """``phrases.says`` for this diagnostic: every reason found by one ``phrases.said``
-        on the first question (a diagnostic is asked about a dozen on average)."""
+        """``phrases.says`` for this diagnostic: every reason, found by the scan in
+        ``__init__``, else by the regex on the first question (a diagnostic is asked
+        about a dozen on average)."""
         if self._said is None:
-            self._said = said(self.text)
+            self._said = said_by_regex(self.text)
         return reason in self._said
 
 
