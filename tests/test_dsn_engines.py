@@ -134,6 +134,30 @@ def test_written_texts_are_found_alike(text: str) -> None:
 
 @needs_hyperscan
 @pytest.mark.usefixtures("compiled")
+@pytest.mark.parametrize(
+    ("subject", "notice"),
+    [
+        ("", ""), ("Delayed Mail", ""), ("Delayed Mail", "gave up on it"),
+        ("", "this is a warning only. will keep trying"), ("Returned mail", "permanent error"),
+        ("", "will continue trying ... no further attempts"),
+        ("", "no further attempts ... will continue trying"),
+        ("Gave up", "delivery has been delayed"), ("", "has not yet been delivered, xgave up"),
+        ("", "user unknown"), ("", "550 5.1.1 x"), ("Delayed Mail", "delivery has failed"),
+    ],
+)  # fmt: skip
+def test_notice_phrases_decide_alike(subject: str, notice: str) -> None:
+    """is_delay and says_bounce from one scan: what the searches of the regex path say
+    (a give-up anywhere wins, else a delay phrase, else the subject)."""
+    gave_up = textscan._GAVE_UP.search(subject) or textscan._GAVE_UP_LOWER.search(notice)
+    delay = textscan.DELAY_SUBJECT.search(subject) or textscan.DELAY_TEXT.search(notice)
+    assert textscan._NOTICE_SCAN.found(notice) is not None
+    assert textscan.is_delay(subject, notice) == bool(not gave_up and delay)
+    bounce = textscan.BOUNCE_PHRASE.search(notice) or textscan.DELAY_TEXT.search(notice)
+    assert textscan.says_bounce(notice) == bool(bounce)
+
+
+@needs_hyperscan
+@pytest.mark.usefixtures("compiled")
 def test_text_that_is_not_ascii_goes_to_the_regex() -> None:
     assert phrases.SCAN.found("utilisateur inconnu é") is None
     assert phrases.said("utilisateur inconnu é") == frozenset({"userunknown"})
