@@ -9,7 +9,18 @@ from email.utils import parseaddr
 
 import pytest
 
-from hrdp.dsn import decoding, examine, mta_bodies, phrases, rfc3464, status, textscan
+from hrdp.dsn import (
+    decoding,
+    examine,
+    headers,
+    mta_bodies,
+    phrases,
+    rfc3464,
+    screen,
+    status,
+    textscan,
+)
+from hrdp.dsn.autoreply import SUBJECT as AUTOREPLY
 from hrdp.dsn.decoding import at_line_start, factored, lowered, opening, top_level
 from hrdp.dsn.evidence import evidence, lower_same_length
 from hrdp.dsn.fields import make_report
@@ -17,7 +28,7 @@ from hrdp.dsn.headers import parse_address, read_headers
 from hrdp.dsn.reasons import smtp_command
 from hrdp.dsn.rhost import Failure, provider_reason
 from hrdp.dsn.screen import could_be_notice
-from hrdp.message import ParsedMessage
+from hrdp.message import ParsedMessage, looks_like_header_block
 
 
 def test_lowered_keeps_escapes_and_drops_ignorecase() -> None:
@@ -135,6 +146,55 @@ def test_read_headers_stops_at_the_body_and_joins_folded_lines() -> None:
     assert "from" not in fields
 
 
+def _read_every_line(text: str) -> dict[str, str]:
+    """read_headers as it was first written: every line of the text split, the loop
+    stopping at the first line that is neither a field nor a continuation."""
+    fields: dict[str, str] = {}
+    name = ""
+    lines = text.split("\n")
+    if lines and lines[0].startswith("From "):
+        lines = lines[1:]
+    for line in lines:
+        if line[:1] in (" ", "\t") and name:
+            fields[name] = f"{fields[name]} {line.strip()}" if name in fields else line
+            continue
+        match = re.match(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)", line)
+        if match is None:
+            break
+        name = match.group(1).lower()
+        if name in fields:
+            name = "\0"
+            continue
+        fields[name] = match.group(2).strip()
+    fields.pop("\0", None)
+    return fields
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "From x", "From x\n", "From x\nTo: a", " To: a\nFrom: b", "To: a\n continued",
+        "To: a\n\tmore\nTo: b\n again\nCc: c", "To : a\nX: b\r\nY: c\r\n\r\nbody: x",
+        "Subject: a\nnot a field\nTo: b", "A:b:c\n\n", "a b: c", ":x", "To: a\n \nCc: b",
+        "Received: x\n\tby y\nMessage-ID: <m@x>\nFrom: A <a@b>\n\nBody: " + "x\n" * 500,
+    ],
+)  # fmt: skip
+def test_read_headers_reads_what_a_split_of_every_line_reads(text: str) -> None:
+    """read_headers splits only the header block: the same fields as splitting it all."""
+    assert read_headers(text) == _read_every_line(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\r\n\nTo: a", "\n" * 1500 + "To: a", "é" * 999 + ":", "é" * 400 + "To: a", "x\udcff: y",
+     "Received: from x", "-- separator line", " To: a"],
+)  # fmt: skip
+def test_header_check_reads_only_the_prefix_it_needs(text: str) -> None:
+    assert headers._opens_with_field(text) == looks_like_header_block(
+        text.encode("utf-8", "replace")
+    )
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -152,7 +212,7 @@ def test_parse_address_is_parseaddr(value: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "a b", "a  b", "a\tb", " \t ", "a \n\t\tb  ", "\t", "  "])
 def test_blank_runs_become_one_space(text: str) -> None:
-    assert decoding._SPACE_RUNS.sub(" ", text) == re.sub(r"[ \t]+", " ", text)
+    assert decoding.collapse_blanks(text) == re.sub(r"[ \t]+", " ", text)
 
 
 @pytest.mark.parametrize(
@@ -288,6 +348,35 @@ def test_report_part_inside_a_returned_message_is_not_a_cue() -> None:
         ' boundary="c"\n\n--c\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--c--\n'
     )
     assert not could_be_notice(_parse(MIXED.replace("--b--\n", inner + "--b--\n")))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Lunch on Friday?", "Undelivered Mail Returned to Sender", "Fwd: failure notice",
+        "Re: Undeliverable: report", "Report: non remis", "Report - Undeliverable (x)",
+        "Report: non remis trailing", "Automatic reply: Lunch", "Re: Automatic reply",
+        "Bob is out of the office", "Thisis out of the office", "is out of the office",
+        "Complaint about message from 192.0.2.1", "a complaint about message from x",
+        "AUTO: away", "Warning: could not send message for past 4 hours", "-undelivered",
+    ],
+)  # fmt: skip
+def test_screen_subject_test_is_the_detectors_subject_patterns(subject: str) -> None:
+    """The screen's two subject patterns (anchored ones matched once, the others
+    searched) say what the detectors' subject patterns and JMRP's opening say."""
+    lower = subject.lower()
+    expected = lower.startswith("complaint about message from ") or any(
+        re.compile(pattern.pattern).search(lower)
+        for pattern in (textscan.BOUNCE_SUBJECT, textscan.BOUNCE_SUBJECT_SUFFIX, AUTOREPLY)
+    )
+    assert screen._notice_subject(subject) == expected
+
+
+def test_out_of_office_needs_a_word_start() -> None:
+    """``i(?<!\\wi)s out of`` is "\\bis out of"."""
+    assert AUTOREPLY.search("Bob is out of the office")
+    assert AUTOREPLY.search("is out of the office")
+    assert not AUTOREPLY.search("Thisis out of the office")
 
 
 def test_encoded_daemon_display_name_passes_the_screen() -> None:

@@ -11,7 +11,7 @@ authoritative and keeps the first answer, as flufl.bounce and Sisimai do:
 6. auto-replies, last, so that a bounce carrying Auto-Submitted stays a bounce.
 
 A new MTA format is one more ``Detector`` (``base.py``) in this list, or one more
-entry in ``mta_bodies.FORMATS``; ``examine(message, detectors)`` runs any other list.
+entry in ``mta_formats.FORMATS``; ``examine(message, detectors)`` runs any other list.
 Detectors share the per-message facts of ``evidence.py`` (decoded at most once, capped).
 """
 
@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# The answer for ordinary mail, shared: a Finding is frozen and holds no report.
+_NOTHING = Finding()
 
 DETECTORS: list[Detector] = [
     FeedbackReportDetector(),
@@ -63,7 +65,7 @@ def examine(message: ParsedMessage, detectors: list[Detector] | None = None) -> 
     none recognises the message. Never raises: a detector that fails on broken input
     is logged and skipped, and the next one is asked."""
     if detectors is None and not could_be_notice(message):
-        return Finding()  # ordinary mail: no detector could answer (screen.py)
+        return _NOTHING  # ordinary mail: no detector could answer (screen.py)
     for detector in DETECTORS if detectors is None else detectors:
         try:
             finding = detector.detect(message)
@@ -74,4 +76,4 @@ def examine(message: ParsedMessage, detectors: list[Detector] | None = None) -> 
             continue
         if finding is not None:
             return finding
-    return Finding()
+    return _NOTHING

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from hrdp.dsn.decoding import raw_payload
 from hrdp.dsn.evidence import evidence
 from hrdp.dsn.fields import clean_address, make_report, status_code
 from hrdp.dsn.report import Finding
@@ -28,13 +27,14 @@ _SOURCE = re.compile(r'"mail"\s*:\s*\{.*?"source"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
 def looks_like_sns(sender: str, subject: str, msg: Part) -> bool:
-    """Cheap: SNS's sender (From, lower-cased) or subject, or a body that opens with "{"."""
+    """Cheap: SNS's sender (From, lower-cased) or subject, or a body that opens with "{".
+    ``msg`` is a text/* message: a leaf, whose body is read as written (asking for its
+    children would build its header table only to learn it has none)."""
     if ".amazonaws.com" in sender or ".amazonses.com" in sender:
         return True
     if subject.startswith("AWS Notification"):
         return True
-    payload = raw_payload(msg)
-    return payload is not None and payload[:200].lstrip().startswith("{")
+    return msg.body[:200].lstrip().startswith("{")
 
 
 def _unwrap(text: str) -> str:

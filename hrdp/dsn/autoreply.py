@@ -15,13 +15,15 @@ from hrdp.message import ParsedMessage
 # Subject openings of vacation responders: Outlook / Exchange ("Automatic reply:",
 # "Auto:"), German, French, Spanish, Italian, Dutch, Japanese and Chinese Exchange
 # translations, Lotus Notes ("<name> is out of the office."), generic tools.
+# "\bis" is written "i(?<!\wi)s": a pattern that opens with an assertion makes the
+# engine try every position; opening with a literal, it skips ahead to an "i".
 SUBJECT = re.compile(
     r"^(?:auto(?:matic|matische)?[- ]?(?:reply|response|respons|antwort)|auto:|"
     r"autoreply|out of (?:the )?office|abwesenheitsnotiz|abwesend|"
     r"r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|"
     r"automatisch antwoord|自動応答|自动回复|自動返信|on vacation|vacation reply|"
     r"away from (?:the|my) office)"
-    r"|\bis out of (?:the )?office\b",
+    r"|i(?<!\wi)s out of (?:the )?office\b",
     re.IGNORECASE,
 )
 _REPLY = re.compile(r"^(?:re|aw|sv|fwd?|wg)\s*:", re.IGNORECASE)

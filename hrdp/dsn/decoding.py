@@ -14,10 +14,11 @@ TEXT_CAP = 64 * 1024  # characters of notice text scanned per message
 FIELDS_CAP = 1024 * 1024  # characters of delivery-status fields read per report
 
 _TAG = re.compile(r"<[^<>]{0,2000}>")  # bounded: unclosed "<" runs stay linear
-# Runs of blanks that strip_html turns into one space: two or more, or a lone tab (a
-# lone space is already what it would become, and replacing it costs as much). Written
-# to open with the class, so that the engine skips ahead to a blank.
-_SPACE_RUNS = re.compile(r"[ \t](?:[ \t]+|(?<=\t))")
+# Runs of two spaces or more, which strip_html turns into one space once tabs are spaces
+# (every run of blanks, and a lone tab, becomes one space). A pattern that opens with a
+# literal lets the engine skip ahead to it; one that opens with a class ("[ \t]") tries
+# every blank of the text, and HTML has many.
+_SPACE_RUNS = re.compile(r"  +")
 
 
 def normalise_newlines(text: str) -> str:
@@ -81,7 +82,12 @@ def field_text(part: Part) -> str:
 
 def strip_html(text: str) -> str:
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
-    return _SPACE_RUNS.sub(" ", html.unescape(_TAG.sub(" ", text)))
+    return collapse_blanks(html.unescape(_TAG.sub(" ", text)))
+
+
+def collapse_blanks(text: str) -> str:
+    """Each run of spaces and tabs one space (newlines kept)."""
+    return _SPACE_RUNS.sub(" ", text.replace("\t", " "))
 
 
 def lowered(pattern: re.Pattern[str]) -> re.Pattern[str]:

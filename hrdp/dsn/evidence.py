@@ -35,8 +35,9 @@ _DAEMON_NAME = re.compile(
     r"|system administrator|mmsc ndr administrator|mail system)\b",
     re.IGNORECASE,
 )
-# Substrings one of the two patterns above needs; checked before any parsing.
-DAEMON_TOKENS = ("daemon", "master", "deliver", "system", "administrator", "ndr", "<>")
+# Substrings one of the two patterns above needs (or a null address), searched in
+# lower-cased text before any parsing: one search for all of them.
+DAEMON_TOKEN = re.compile(r"daemon|master|deliver|system|administrator|ndr|<>")
 
 # Where the returned message starts: the separators MTAs write before the copy
 # (qmail "--- Below this line is a copy of the message.", Exim "------ This is a copy
@@ -161,7 +162,7 @@ class Evidence:
         """From (or the envelope sender) is MAILER-DAEMON, postmaster or their kin."""
         raw_from = self.message.header("From").lower()
         raw_envelope = self._envelope_text
-        if not any(token in raw_from or token in raw_envelope for token in DAEMON_TOKENS):
+        if DAEMON_TOKEN.search(raw_from) is None and DAEMON_TOKEN.search(raw_envelope) is None:
             return False  # cheap: most mail is from people, no address parsing needed
         envelope = self.message.sender.address.lower()
         name, address = self.from_pair

@@ -18,6 +18,11 @@ from hrdp.mime import Part
 # Header fields of a returned message, names lower-cased, first raw value of each.
 Headers = dict[str, str]
 _FIELD_LINE = re.compile(r"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)")
+# The lines read_headers reads: a field, then fields and continuation lines. Found by
+# one search, so that the body after them (a copy carries up to 16 KiB) is not split.
+_BLOCK = re.compile(
+    r"[\x21-\x39\x3b-\x7e]+[ \t]*:[^\n]*(?:\n(?:[ \t]|[\x21-\x39\x3b-\x7e]+[ \t]*:)[^\n]*)*"
+)
 
 
 def read_headers(text: str) -> Headers:
@@ -26,10 +31,12 @@ def read_headers(text: str) -> Headers:
     an mbox "From " line first is skipped. Much cheaper than a HeaderParser."""
     fields: Headers = {}
     name = ""
-    lines = text.split("\n")
-    if lines and lines[0].startswith("From "):
-        lines = lines[1:]
-    for line in lines:
+    if text.startswith("From "):
+        text = text.partition("\n")[2]
+    block = _BLOCK.match(text)
+    if block is None:
+        return fields
+    for line in text[: block.end()].split("\n"):
         if line[:1] in (" ", "\t") and name:
             fields[name] = f"{fields[name]} {line.strip()}" if name in fields else line
             continue
@@ -65,12 +72,18 @@ def copied_headers(notice: str, start: int) -> Headers | None:
     """The header block of the copy a plain-text notice carries from ``start`` (its
     separator line, or the first header line)."""
     rest = notice[start : start + 16384]
-    line = rest.split("\n", 1)[0]
-    if not looks_like_header_block(line.encode("utf-8", "replace")):
+    line = rest.partition("\n")[0]
+    if not _opens_with_field(line):
         rest = rest[len(line) + 1 :].lstrip("\n")  # skip the separator line
-    if not looks_like_header_block(rest.encode("utf-8", "replace")):
+    if not _opens_with_field(rest):
         return None
     return read_headers(rest)
+
+
+def _opens_with_field(text: str) -> bool:
+    """``looks_like_header_block`` of ``text`` in UTF-8, encoding only the part it reads
+    (after leading line ends, at most 1,000 bytes: at most as many characters)."""
+    return looks_like_header_block(text.lstrip("\r\n")[:1000].encode("utf-8", "replace"))
 
 
 def header_value(headers: Headers, name: str) -> str:

@@ -8,9 +8,9 @@ The order in which reasons are tried lives in ``reasons.py``, not here. The tabl
 split by side: ``phrases_recipient.py`` (address, mailbox, domain, receiving system) and
 ``phrases_sender.py`` (sender's host, reputation, authentication, content).
 
-A diagnostic is asked about a dozen reasons on average, and one search for all phrases
-costs what three or four searches for one reason cost, so ``said`` finds every reason
-at once: one search for all phrases, and at each place where one matches, only the
+A diagnostic is asked about a dozen reasons on average, so ``said`` finds every reason
+at once: one Hyperscan scan for all phrases where Hyperscan runs (``multiscan.py``),
+else one regex search for all phrases, and at each place where one matches, only the
 reasons with a phrase that opens with the characters there are asked.
 """
 
@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 
 from hrdp.dsn.decoding import any_of, opening, top_level
+from hrdp.dsn.multiscan import Occurrences
 from hrdp.dsn.phrases_recipient import RECIPIENT_PHRASES
 from hrdp.dsn.phrases_sender import SENDER_PHRASES
+from hrdp.dsn.status import COMMAND
 
 # Each reason's phrases as written: the recipient's side (phrases_recipient.py), the
 # sender's side (phrases_sender.py); one pattern per reason.
@@ -31,11 +33,25 @@ PHRASES: dict[str, re.Pattern[str]] = {
 
 
 # Phrases that rule a reason out although one of its phrases is there too.
-EXCEPT: dict[str, re.Pattern[str]] = {
+EXCEPT_SOURCES: dict[str, tuple[str, ...]] = {
     # A limit on connections is toomanyconn, not a sending rate (speeding).
-    "speeding": any_of(r"connection rate limit"),
-    "rejected": any_of(r"5\.1\.0 address rejected|recipient address rejected|ip address rejected"),
+    "speeding": (r"connection rate limit",),
+    "rejected": (r"5\.1\.0 address rejected|recipient address rejected|ip address rejected",),
 }
+EXCEPT: dict[str, re.Pattern[str]] = {
+    reason: any_of(*phrases) for reason, phrases in EXCEPT_SOURCES.items()
+}
+
+# Answers of a directory lookup: only a recipient lookup says them (Domino's directory,
+# Exchange's resolver, Google's "address couldn't be found", mail.local's user table),
+# so they tell the recipient was refused at RCPT / delivery, not by a filter after DATA.
+DIRECTORY = re.compile(
+    r"not listed in (?:domino directory|public name & address book)|resolver\.adr\.recip"
+    r"|because the address couldn.t be found|mail\.local: unknown user"
+    r"|wasn.t found at the destination domain"
+)
+# The domain exists but names no mail exchanger (RFC 7505 null MX, or none found).
+NO_MX = re.compile(r"null mx|couldn.t find a mail exchanger|no mx (?:found|record found) for")
 
 
 def _key(alternative: str) -> str:
@@ -85,7 +101,7 @@ def says(reason: str, diagnostic: str) -> bool:
     return unless is None or not unless.search(diagnostic)
 
 
-def said(diagnostic: str) -> frozenset[str]:
+def said_by_regex(diagnostic: str) -> frozenset[str]:
     """Every reason ``says`` finds in the (lower-cased) diagnostic. A reason's pattern
     matches somewhere if and only if it matches at one of the places where the pattern
     of all phrases does, so those places are the only ones to look at."""
@@ -101,3 +117,30 @@ def said(diagnostic: str) -> frozenset[str]:
     return frozenset(
         reason for reason in found if reason not in EXCEPT or not EXCEPT[reason].search(diagnostic)
     )
+
+
+# What one scan of a (lower-cased) diagnostic finds: each reason's phrases, each
+# exception (key "except:" + reason), a directory's answer, a missing MX, and a phrase
+# naming the SMTP command that failed (status.py). Keys are not reasons when they hold
+# a ":" or a "-".
+_EXCEPTED = "except:"
+SCAN: Occurrences[str] = Occurrences({
+    **{reason: re.compile("|".join(phrases), re.DOTALL) for reason, phrases in SOURCES.items()},
+    **{_EXCEPTED + reason: re.compile("|".join(phrases), re.DOTALL)
+       for reason, phrases in EXCEPT_SOURCES.items()},
+    "directory": DIRECTORY,
+    "no-mx": NO_MX,
+    "command": COMMAND,
+})  # fmt: skip
+
+
+def said_in(found: frozenset[str]) -> frozenset[str]:
+    """The reasons of a ``SCAN.found`` answer, less those an exception rules out."""
+    return frozenset(key for key in found if key in PHRASES and _EXCEPTED + key not in found)
+
+
+def said(diagnostic: str) -> frozenset[str]:
+    """Every reason ``says`` finds in the (lower-cased) diagnostic: one Hyperscan scan
+    where it runs (``multiscan.py``), else ``said_by_regex``; the same answer either way."""
+    found = SCAN.found(diagnostic)
+    return said_by_regex(diagnostic) if found is None else said_in(found)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from hrdp.dsn.phrases import said
-from hrdp.dsn.rhost import Failure, hosts_in, provider_reason
+from hrdp.dsn.phrases import DIRECTORY, NO_MX, SCAN, said_by_regex, said_in
+from hrdp.dsn.rhost import Failure, has_provider, hosts_in, provider_reason
 from hrdp.dsn.status import (
     code_in,
     prefer,
@@ -49,20 +49,6 @@ TENTATIVE = frozenset(
 _BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT"})
 
 
-# Answers of a directory lookup: only a recipient lookup says them (Domino's directory,
-# Exchange's resolver, Google's "address couldn't be found", mail.local's user table),
-# so they tell the recipient was refused at RCPT / delivery, not by a filter after DATA.
-_DIRECTORY = re.compile(
-    r"not listed in (?:domino directory|public name & address book)|resolver\.adr\.recip"
-    r"|because the address couldn.t be found|mail\.local: unknown user"
-    r"|wasn.t found at the destination domain"
-)  # lower case: searched in Facts.text
-
-
-# The domain exists but names no mail exchanger (RFC 7505 null MX, or none found).
-_NO_MX = re.compile(r"null mx|couldn.t find a mail exchanger|no mx (?:found|record found) for")
-
-
 class Facts:
     """What one recipient's failure says: codes, command, lower-cased diagnostic."""
 
@@ -74,25 +60,40 @@ class Facts:
         self.status = prefer(status, code_in(text), self.reply)
         self.name = status_name(self.status)
         self.text = text.lower()
-        self.command = smtp_command(text, self.text) or command
-        if not self.command and _DIRECTORY.search(self.text):
+        # One scan for the phrases of every reason, the command, a directory's answer
+        # and a missing MX (phrases.SCAN); None: the regex answers each question.
+        self._found = SCAN.found(self.text)
+        phrased = self._found is None or "command" in self._found
+        self.command = smtp_command(text, self.text, phrased) or command
+        if not self.command and self._holds("directory", DIRECTORY):
             self.command = "RCPT"
         self.hint = hint
         self.hosts = hosts
-        self._said: frozenset[str] | None = None
+        self._said = None if self._found is None else said_in(self._found)
+
+    def _holds(self, key: str, pattern: re.Pattern[str]) -> bool:
+        """``pattern`` (the one ``phrases.SCAN`` has under ``key``) found in the text."""
+        if self._found is None:
+            return pattern.search(self.text) is not None
+        return key in self._found
+
+    def no_mx(self) -> bool:
+        """The domain exists but names no mail exchanger (null MX, none found)."""
+        return self._holds("no-mx", NO_MX)
 
     def provider(self) -> str:
         """The reason the receiving provider's own rules give (``rhost.py``), if any."""
         hosts = [*self.hosts, *hosts_in(self.text)]
-        if not hosts:
+        if not has_provider(hosts):
             return ""
         return provider_reason(hosts, Failure(self.status, self.reply, self.command, self.text))
 
     def says(self, reason: str) -> bool:
-        """``phrases.says`` for this diagnostic: every reason found by one ``phrases.said``
-        on the first question (a diagnostic is asked about a dozen on average)."""
+        """``phrases.says`` for this diagnostic: every reason, found by the scan in
+        ``__init__``, else by the regex on the first question (a diagnostic is asked
+        about a dozen on average)."""
         if self._said is None:
-            self._said = said(self.text)
+            self._said = said_by_regex(self.text)
         return reason in self._said
 
 
@@ -156,8 +157,8 @@ _PROBED: tuple[tuple[str, Callable[[Facts], bool]], ...] = (
     ("rejected", _rejected),
     # A domain without a usable MX (RFC 7505 null MX, none found) accepts no mail:
     # notaccept, as Sisimai files it, though the status says X.4.4 / X.1.2.
-    ("hostunknown", lambda f: not (f.says("networkerror") or _NO_MX.search(f.text))
-        if f.name == "hostunknown" else f.says("hostunknown") and not _NO_MX.search(f.text)),
+    ("hostunknown", lambda f: not (f.says("networkerror") or f.no_mx())
+        if f.name == "hostunknown" else f.says("hostunknown") and not f.no_mx()),
     ("spamdetected", _spamdetected),
     ("speeding", _name_or_says("speeding")),
     ("toomanyconn", _name_or_says("toomanyconn")),

@@ -64,13 +64,14 @@ def _fallback_kind(ev: Evidence) -> DsnKind:
 
 # One recipient block: kind, address, status, diagnostic, remote MTA, stated reason.
 _Row = tuple[DsnKind | None, str, str, str, str, str]
+_ROW_FIELDS = frozenset({"final-recipient", "original-recipient", "action", "status"})
 
 
 def _rows(blocks: list[dict[str, str]], read_status: bool) -> list[_Row]:
     """The blocks that are about a recipient (a recipient, an Action or a Status)."""
     rows: list[_Row] = []
     for block in blocks:
-        if not {"final-recipient", "original-recipient", "action", "status"} & block.keys():
+        if _ROW_FIELDS.isdisjoint(block):
             continue
         diagnostic = _value(block.get("diagnostic-code", ""))
         status = status_code(block.get("status", ""))
@@ -91,17 +92,13 @@ def report_from_fields(
     ``read_status`` False: the Status fields decide the kind only, the code comes
     from the diagnostic (a status part outside multipart/report, see ``_in_report``)."""
     blocks = parse_fields(text)
-    per_message: dict[str, str] = {}
-    for block in blocks:
-        for name, value in block.items():
-            per_message.setdefault(name, value)
     rows = _rows(blocks, read_status)
     if not rows:
         return None
     kind = most_severe(row[0] for row in rows if row[0]) or _fallback_kind(ev)
     chosen = [row for row in rows if (row[0] or kind) == kind]
     recipients = [row[1] for row in chosen]
-    reporting_mta = _value(per_message.get("reporting-mta", ""))
+    reporting_mta = _value(_first_value(blocks, "reporting-mta"))
     windows = windows_near(ev.section, recipients, ev.section_lower)
     default = "RCPT" if _checks_at_rcpt(reporting_mta + " " + chosen[0][3]) else ""
     report = make_report(
@@ -118,8 +115,13 @@ def report_from_fields(
         hints=[row[5] for row in chosen],
     )
     report.reporting_mta = reporting_mta
-    report.original_message_id = per_message.get("x-original-message-id", "")
+    report.original_message_id = _first_value(blocks, "x-original-message-id")
     return report
+
+
+def _first_value(blocks: list[dict[str, str]], name: str) -> str:
+    """A per-message field: its value in the first block that has it ("" if none)."""
+    return next((block[name] for block in blocks if name in block), "")
 
 
 def sharpen(status: str, diagnostic: str, window: str) -> str:

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 # Host names as bounces print them: "host mx3.qq.com[...] said", "while talking to
 # mfsmax.docomo.ne.jp.:", "Remote-MTA: dns; mx.example.jp".
 _HOST_IN_TEXT = re.compile(r"(?:host|talking to|remote-mta: dns;)\s+([a-z0-9][a-z0-9.-]{2,253})")
 
 
-@dataclass(frozen=True)
-class Failure:
-    """What a provider rule reads: status, reply code, SMTP command, lower-cased text."""
+class Failure(NamedTuple):
+    """What a provider rule reads: status, reply code, SMTP command, lower-cased text
+    (a tuple: one is made for every failed recipient whose hosts have a provider)."""
 
     status: str
     reply: str
@@ -263,16 +264,31 @@ for _index, (_suffixes, _rule) in enumerate(PROVIDERS):
 _MOST_LABELS = max(suffix.count(".") + 1 for suffix in _BY_SUFFIX)
 
 
-def _providers_of(hosts: list[str]) -> list[int]:
-    """The PROVIDERS rows whose suffix ends one of ``hosts`` (label by label: one dict
-    lookup per ending of at most ``_MOST_LABELS`` labels, whatever the number of
-    providers), in table order."""
+@lru_cache(maxsize=4096)
+def _rows_of(host: str) -> frozenset[int]:
+    """The PROVIDERS rows whose suffix ends ``host`` (label by label: one dict lookup per
+    ending of at most ``_MOST_LABELS`` labels, whatever the number of providers).
+    Cached: bounces name the same few receiving hosts and domains again and again."""
     found: set[int] = set()
+    labels = host.strip().rstrip(".").split(".")
+    for start in range(max(0, len(labels) - _MOST_LABELS), len(labels) - 1):
+        found.update(_BY_SUFFIX.get(".".join(labels[start:]), ()))
+    return frozenset(found)
+
+
+def _providers_of(hosts: list[str]) -> list[int]:
+    """The PROVIDERS rows whose suffix ends one of ``hosts``, in table order."""
+    found: frozenset[int] = frozenset()
     for host in hosts:
-        labels = host.strip().rstrip(".").split(".")
-        for start in range(max(0, len(labels) - _MOST_LABELS), len(labels) - 1):
-            found.update(_BY_SUFFIX.get(".".join(labels[start:]), ()))
+        rows = _rows_of(host)
+        if rows:
+            found = found | rows
     return sorted(found)
+
+
+def has_provider(hosts: list[str]) -> bool:
+    """Whether a provider's rules are asked about one of ``hosts`` at all."""
+    return any(_rows_of(host) for host in hosts)
 
 
 def hosts_in(text: str) -> list[str]:

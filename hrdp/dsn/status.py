@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from hrdp.dsn.multiscan import Occurrences
+
 # RFC 3463 codes that name a reason on their own (Sisimai's standard table).
 _STATUS_NAMES: dict[str, str] = {
     "2.1.5": "delivered",
@@ -72,7 +74,7 @@ _REPLY = re.compile(r"([245](?<![^\s;:(\[][245])\d\d)(?=[\s\-,]|$)")
 # The SMTP command a reply answered, as Postfix, Exim, sendmail and qmail print it
 # (lower case, searched in the lower-cased text). Every alternative opens with a
 # literal, so the engine skips the positions that cannot start one.
-_COMMAND = re.compile(
+COMMAND = re.compile(
     r"in reply to (?:the )?(?:rcpt to|mail from|end of data|data|helo|ehlo|starttls)"
     r"|after (?:pipelined )?(?:rcpt(?: to)?|mail(?: from)?|end of data|data"
     r"|initial connection|helo|ehlo)|>>> (?:rcpt to|mail from|data|helo|ehlo)"
@@ -136,11 +138,24 @@ def reply_in(text: str) -> str:
     return match.group(1) if match else ""
 
 
-def smtp_command(text: str, lower: str | None = None) -> str:
+# Both kinds of command in one scan of the text as written (multiscan.py): COMMAND
+# ignoring case is COMMAND on the lower-cased text, on the ASCII text a scan reads.
+_COMMANDS: Occurrences[str] = Occurrences(
+    {"phrase": re.compile(COMMAND.pattern, re.IGNORECASE), "bare": _BARE_COMMAND}
+)
+
+
+def smtp_command(text: str, lower: str | None = None, phrased: bool | None = None) -> str:
     """The SMTP command the failing reply answered ("RCPT", "DATA", ...; "" unknown);
-    ``lower``: ``text`` lower-cased, when already known."""
-    match = _COMMAND.search(text.lower() if lower is None else lower)
-    if match is None and any(word in text for word in _BARE_WORDS):
+    ``lower``: ``text`` lower-cased, when already known; ``phrased``: whether COMMAND
+    may be in it, when a scan already told (None: one scan here tells, where it runs)."""
+    bare = True
+    if phrased is None:
+        kinds = _COMMANDS.found(text)
+        phrased = kinds is None or "phrase" in kinds
+        bare = kinds is None or "bare" in kinds
+    match = COMMAND.search(text.lower() if lower is None else lower) if phrased else None
+    if match is None and bare and any(word in text for word in _BARE_WORDS):
         match = _BARE_COMMAND.search(text)
     if match is None:
         return ""

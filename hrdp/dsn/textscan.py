@@ -14,6 +14,7 @@ from hrdp.dsn.decoding import at_line_start, factored, lowered
 from hrdp.dsn.evidence import BOUNDARY, Evidence
 from hrdp.dsn.fields import ADDRESS, make_report
 from hrdp.dsn.headers import header_value, parse_address
+from hrdp.dsn.multiscan import Occurrences
 from hrdp.dsn.readings import Reading
 from hrdp.dsn.report import DsnKind, DsnReport
 
@@ -78,12 +79,14 @@ BOUNCE_SUBJECT = re.compile(
     r")",
     re.IGNORECASE,
 )
-# Gateways that append the verdict to the subject ("...: non remis").
-BOUNCE_SUBJECT_SUFFIX = re.compile(
-    r"[:\-]\s*(?:non remis|undeliverable|unzustellbar|non recapitabile|undelivered)"
-    r"(?:\s*\([^)]*\))?\s*$",
-    re.IGNORECASE,
+# Gateways that append the verdict to the subject ("...: non remis"). Written as two
+# alternatives, one per separator, rather than "[:-]...": alternatives that all open
+# with a literal let the engine skip ahead to their first characters.
+_VERDICT = (
+    r"\s*(?:non remis|undeliverable|unzustellbar|non recapitabile|undelivered)"
+    r"(?:\s*\([^)]*\))?\s*$"
 )
+BOUNCE_SUBJECT_SUFFIX = re.compile(f":{_VERDICT}|-{_VERDICT}", re.IGNORECASE)
 # Phrases of bounce notices in general (any MTA), for the heuristics.
 BOUNCE_PHRASE = re.compile(
     r"could ?n[o']t be delivered|was not delivered|were not delivered|"
@@ -148,10 +151,17 @@ _GAVE_UP_LOWER = factored(lowered(_GAVE_UP))
 _GAVE_UP_OR_DELAY_LOWER = factored(
     lowered(re.compile(f"{_GAVE_UP.pattern}|{DELAY_TEXT.pattern}", re.IGNORECASE))
 )
+# The three kinds of phrase in one scan of the lower-cased notice (multiscan.py).
+_NOTICE_SCAN: Occurrences[str] = Occurrences(
+    {"gave-up": lowered(_GAVE_UP), "delay": lowered(DELAY_TEXT), "bounce": lowered(BOUNCE_PHRASE)}
+)
 
 
 def says_bounce(section_lower: str) -> bool:
     """A bounce or delay phrase in the (lower-cased) notice."""
+    found = _NOTICE_SCAN.found(section_lower)
+    if found is not None:
+        return "bounce" in found or "delay" in found
     return bool(
         _BOUNCE_PHRASE_LOWER.search(section_lower) or _DELAY_TEXT_LOWER.search(section_lower)
     )
@@ -209,6 +219,11 @@ def is_delay(subject: str, section_lower: str) -> bool:
     it gave up."""
     if _GAVE_UP.search(subject):
         return False
+    found = _NOTICE_SCAN.found(section_lower)
+    if found is not None:  # a give-up anywhere wins; else a delay phrase, else the subject
+        if "gave-up" in found or "delay" in found:
+            return "gave-up" not in found
+        return bool(DELAY_SUBJECT.search(subject))
     first = _GAVE_UP_OR_DELAY_LOWER.search(section_lower)
     if first is None:  # the notice says neither (the common case: one search)
         return bool(DELAY_SUBJECT.search(subject))
