@@ -68,16 +68,62 @@ except ImportError:  # tests/test_rules_scorer.py runs hrdp without it too
     from hrdp.scoring.phrase_regex import RegexPhraseMatcher as PhraseMatcher  # type: ignore[assignment]
 
 
+# ASCII characters that a case-blind regex matches only where the lower-cased text has
+# the same character: all but "i" and "s", for which re also matches U+0130 and U+0131,
+# and U+017F, that str.lower() does not turn into them (tests/test_rules_scorer.py checks
+# the rest against every code point).
+_CASELESS_SAFE = frozenset(chr(c) for c in range(128)) - set("iIsS")
+
+
+def required_text(pattern: re.Pattern[str]) -> tuple[str, bool] | None:
+    """(text, caseless): a run of literal characters every match of ``pattern`` holds,
+    the longest at its top level; with ``caseless``, lower-cased and to be looked for in
+    the lower-cased text. ``text in subject`` (a C-speed search) is then needed for a
+    match, and most bodies lack it. None when there is no such run or the regex parser's
+    internals are not the ones known here."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]  # private: guarded
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        caseless = bool(parsed.state.flags & re.IGNORECASE)
+        literal = _parser.LITERAL
+        runs, run = [], []
+        for op, value in parsed.data:
+            char = chr(value) if op is literal else ""
+            if char and (not caseless or char.lower() in _CASELESS_SAFE):
+                run.append(char.lower() if caseless else char)
+                continue
+            runs.append("".join(run))
+            run = []
+        runs.append("".join(run))
+    except Exception:  # another Python's parser: no prefilter, the same hits
+        return None
+    text = max(runs, key=len)
+    return (text, caseless) if text else None
+
+
 def _test(rule: Rule) -> Callable[[MessageView], bool]:
-    """A check's or a body regex's test without Rule.hits' dispatch on the kind."""
+    """A check's or a body regex's test without Rule.hits' dispatch on the kind. A body
+    regex is searched for only in bodies that hold its required_text()."""
     if rule.kind == "check":
         return CHECKS[rule.target]
-    if rule.kind in ("body", "rawbody") and rule.pattern is not None:
-        search = rule.pattern.search
-        if rule.kind == "body":
+    if rule.kind not in ("body", "rawbody") or rule.pattern is None:
+        return rule.hits
+    search = rule.pattern.search
+    required = required_text(rule.pattern)
+    if rule.kind == "body":
+        if required is None:
             return lambda view: search(view.body) is not None
+        needle, caseless = required
+        if caseless:
+            return lambda view: needle in view.lowered and search(view.body) is not None
+        return lambda view: needle in view.body and search(view.body) is not None
+    if required is None:
         return lambda view: search(view.rawbody) is not None
-    return rule.hits
+    needle, caseless = required
+    if caseless:
+        return lambda view: needle in view.rawbody_lowered and search(view.rawbody) is not None
+    return lambda view: needle in view.rawbody and search(view.rawbody) is not None
 
 
 class RuleSet:
