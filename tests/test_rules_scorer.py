@@ -522,3 +522,32 @@ def test_text_parts_decode_by_charset_and_transfer_encoding(
     head += f"Content-Transfer-Encoding: {cte}\n" if cte else ""
     view = MessageView(ParsedMessage(f"{head}\n{body}".encode("latin-1")))
     assert view.parts[0][2] == text
+
+
+UNESCAPE_TEXTS = ["&amp;&AMP;&amp &ampxyz &nbsp;&nbsp &lt;b&gt;",
+                  "&#65;&#x42;&#X43;&#0;&#128;&#x110000;",
+                  "&#99999999999; &notin; &notit; &#; &#x; && &;", "&" + "a" * 40 + ";", "no refs",
+                  "&Eacute;t&eacute; &eacute &hellip;&mdash;&#8217;", "a&b&c=d", "&#x1F600;&zwnj;"]
+
+
+@pytest.mark.parametrize("text", UNESCAPE_TEXTS)
+def test_unescape_is_html_unescape(text: str) -> None:
+    import html
+
+    from hrdp.scoring.message_view import _CHARREF, unescape
+
+    assert unescape(text) == html.unescape(text)
+    assert unescape(text) == html.unescape(text)  # the second time from what was kept
+    assert _CHARREF.pattern == html._charref.pattern  # type: ignore[attr-defined]
+
+
+def test_header_presence_and_empty_values() -> None:
+    """A field written with an empty value is present (MISSING_DATE does not hit), as
+    Rule.hits reads it; header rules read every occurrence of their field."""
+    rules = RuleSet(load_rules())
+    twice = b"To: x@y.z\nTo: undisclosed-recipients:;\nSubject: FREE!!\n\n."
+    for message in (mail(Date=""), mail(drop=("Date", "Message-ID")), mail(To="a@b.c"),
+                    ParsedMessage(twice)):
+        view = MessageView(message)
+        assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
+        assert rules.hit_indexes(view) == [rules.rules.index(rule) for rule in rules.hits(view)]

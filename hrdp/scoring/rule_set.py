@@ -177,15 +177,21 @@ class RuleSet:
         return found
 
     def hits(self, view: MessageView) -> list[Rule]:
+        return [self.rules[index] for index in self.hit_indexes(view)]
+
+    def hit_indexes(self, view: MessageView) -> list[int]:
+        """The indexes in ``rules`` of the rules ``view`` hits, in order."""
         hit = {index for index, test in self._tests if test(view)}
+        table = view.message._raw_headers  # a field written at all has a value there
         for name, index, exists in self._presence:
-            if bool(view.headers(name)) == exists:
+            if (name in table) == exists:
                 hit.add(index)
         for name in self._fields:
-            for value in view.headers(name):
-                hit |= self._text_hits(name, value[:MAX_HEADER])
+            if name in table:
+                for value in view.headers(name):
+                    hit |= self._text_hits(name, value[:MAX_HEADER])
         if self._phrases is not None:
             hit |= self._phrases.rules_hit(view.lowered)
         for uri in set(view.uris) if self._uris else ():  # a link is often repeated
             hit |= self._text_hits("", uri)
-        return [self.rules[index] for index in sorted(hit)]
+        return sorted(hit)
