@@ -499,6 +499,36 @@ def test_body_rules_with_a_required_text_hit_as_the_regex_alone(text: str, ctype
     assert RuleSet(rules).hits(view) == [rule for rule in rules if rule.hits(view)]
 
 
+@pytest.mark.parametrize(("pattern", "required"), [
+    (r"remove|opt-?out", (("remove", "opt"), False)), (r"\$\s?\d|\d+\s?%", (("$", "%"), False)),
+    (r"(?i)group\s*mail|bulk", (("group", "bulk"), True)), (r"(?i)undisclosed|^[^@]*$", None),
+    (r"(?i)^https?://x", None), (r"^\s*ADV\b", None), (r"(?m)^ADV", (("ADV",), False)),
+    (r"ab(?:cd|ef)gh", (("ab",), False)), (r"xy(?:abcd|efgh)", (("abcd", "efgh"), False)),
+])
+def test_required_texts(pattern: str, required: tuple[tuple[str, ...], bool] | None) -> None:
+    """Any of the texts (one from each branch of a top-level alternation), none for a
+    regex anchored at the start (re tries it once)."""
+    from hrdp.scoring.rule_set import required_texts
+
+    assert required_texts(re.compile(pattern)) == required
+
+
+SHORT_TEXTS = ["FREE stuff", "f\u0280ee", "FR\u0130E", "freedom", "Save $5", "50 %", "100%", "no",
+               "Group  Mail 2", "BULK\u017fender", "\u017fender pro", "http://x/remove.cgi",
+               "http://x/OPT-OUT", "mailto:opt-out@x.test", "Hi!", "Hi! you", "ADV: x", " adv: x"]
+
+
+@pytest.mark.parametrize("text", SHORT_TEXTS)
+def test_header_and_uri_rules_hit_as_each_rule(text: str) -> None:
+    rules = [rule for rule in load_rules() if rule.kind in ("header", "uri") and rule.pattern]
+    rules += [parse_rule({"name": "CASELESS_ANY", "weight": 1, "header": "Subject",
+                          "pattern": "(?i)\u017fender|bulk|free"}, "test")]
+    message = mail(f"see {text} and http://example.com/{text.replace(' ', '')}", Subject=text,
+                   X_Mailer=text, To=text, From=f"{text} <a@example.com>")
+    view = MessageView(message)
+    assert RuleSet(rules).hits(view) == [rule for rule in rules if rule.hits(view)]
+
+
 def test_ascii_codecs_read_every_ascii_byte_as_itself() -> None:
     from hrdp.scoring.message_view import _ASCII_CODECS
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hrdp.errors import ScorerError
 from hrdp.scoring.message_view import MAX_HEADER, MessageView
@@ -75,55 +76,107 @@ except ImportError:  # tests/test_rules_scorer.py runs hrdp without it too
 _CASELESS_SAFE = frozenset(chr(c) for c in range(128)) - set("iIsS")
 
 
-def required_text(pattern: re.Pattern[str]) -> tuple[str, bool] | None:
-    """(text, caseless): a run of literal characters every match of ``pattern`` holds,
-    the longest at its top level; with ``caseless``, lower-cased and to be looked for in
+def _longest_run(items: Any, caseless: bool, literal: object) -> str:
+    """The longest run of literal items in ``items`` (lower-cased and only of
+    _CASELESS_SAFE characters when ``caseless``)."""
+    runs, run = [""], []
+    for op, value in items:
+        char = chr(value) if op is literal else ""
+        if char and (not caseless or char.lower() in _CASELESS_SAFE):
+            run.append(char.lower() if caseless else char)
+            continue
+        runs.append("".join(run))
+        run = []
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def required_texts(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], bool] | None:
+    """(texts, caseless): every match of ``pattern`` holds one of ``texts``, runs of
+    literal characters at its top level (the longest run, or one run from each branch
+    of an alternation ``a|b``); with ``caseless``, lower-cased and to be looked for in
     the lower-cased text. ``text in subject`` (a C-speed search) is then needed for a
-    match, and most bodies lack it. None when there is no such run or the regex parser's
-    internals are not the ones known here."""
+    match, and most texts lack it. None when there are no such texts, when the regex
+    is anchored at the start (re tries it at that one place only: nothing to save), or
+    when the regex parser's internals are not the ones known here."""
     try:
         from re import _parser  # type: ignore[attr-defined]  # private: guarded
 
         parsed = _parser.parse(pattern.pattern, pattern.flags)
         caseless = bool(parsed.state.flags & re.IGNORECASE)
-        literal = _parser.LITERAL
-        runs, run = [], []
+        if parsed.data and parsed.data[0] in ((_parser.AT, _parser.AT_BEGINNING_STRING), (
+                _parser.AT, _parser.AT_BEGINNING)) and not parsed.state.flags & re.MULTILINE:
+            return None
+        literal, branch = _parser.LITERAL, _parser.BRANCH
+        run = _longest_run(parsed.data, caseless, literal)
+        choices: list[tuple[str, ...]] = [(run,)] if run else []
         for op, value in parsed.data:
-            char = chr(value) if op is literal else ""
-            if char and (not caseless or char.lower() in _CASELESS_SAFE):
-                run.append(char.lower() if caseless else char)
-                continue
-            runs.append("".join(run))
-            run = []
-        runs.append("".join(run))
+            if op is branch:
+                texts = tuple(_longest_run(alternative, caseless, literal)
+                              for alternative in value[1])
+                if all(texts):
+                    choices.append(tuple(dict.fromkeys(texts)))
     except Exception:  # another Python's parser: no prefilter, the same hits
         return None
-    text = max(runs, key=len)
-    return (text, caseless) if text else None
+    if not choices:
+        return None
+    # The rarest-looking: the one whose shortest text is longest, fewer texts first.
+    return max(choices, key=lambda texts: (min(map(len, texts)), -len(texts))), caseless
+
+
+def required_text(pattern: re.Pattern[str]) -> tuple[str, bool] | None:
+    """required_texts() when that is one text."""
+    required = required_texts(pattern)
+    if required is None or len(required[0]) != 1:
+        return None
+    return required[0][0], required[1]
+
+
+def searcher(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    """``pattern.search(text) is not None``, searched only where one of its
+    required_texts() is (a header value, a URI)."""
+    search = pattern.search
+    required = required_texts(pattern)
+    if required is None:
+        return lambda text: search(text) is not None
+    texts, caseless = required
+    if len(texts) == 1:
+        needle = texts[0]
+        if caseless:
+            return lambda text: needle in text.lower() and search(text) is not None
+        return lambda text: needle in text and search(text) is not None
+    if caseless:
+        return lambda text: (any(map(text.lower().__contains__, texts))
+                             and search(text) is not None)
+    return lambda text: any(map(text.__contains__, texts)) and search(text) is not None
 
 
 def _test(rule: Rule) -> Callable[[MessageView], bool]:
     """A check's or a body regex's test without Rule.hits' dispatch on the kind. A body
-    regex is searched for only in bodies that hold its required_text()."""
+    regex is searched for only in bodies that hold one of its required_texts()."""
     if rule.kind == "check":
         return CHECKS[rule.target]
     if rule.kind not in ("body", "rawbody") or rule.pattern is None:
         return rule.hits
     search = rule.pattern.search
-    required = required_text(rule.pattern)
+    required = required_texts(rule.pattern)
     if rule.kind == "body":
         if required is None:
             return lambda view: search(view.body) is not None
-        needle, caseless = required
+        texts, caseless = required
         if caseless:
-            return lambda view: needle in view.lowered and search(view.body) is not None
-        return lambda view: needle in view.body and search(view.body) is not None
+            return lambda view: (any(map(view.lowered.__contains__, texts))
+                                 and search(view.body) is not None)
+        return lambda view: (any(map(view.body.__contains__, texts))
+                             and search(view.body) is not None)
     if required is None:
         return lambda view: search(view.rawbody) is not None
-    needle, caseless = required
+    texts, caseless = required
     if caseless:
-        return lambda view: needle in view.rawbody_lowered and search(view.rawbody) is not None
-    return lambda view: needle in view.rawbody and search(view.rawbody) is not None
+        return lambda view: (any(map(view.rawbody_lowered.__contains__, texts))
+                             and search(view.rawbody) is not None)
+    return lambda view: (any(map(view.rawbody.__contains__, texts))
+                         and search(view.rawbody) is not None)
 
 
 class RuleSet:
@@ -140,21 +193,22 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._fields: dict[str, list[tuple[int, re.Pattern[str]]]] = {}  # header patterns
+        self._fields: dict[str, list[tuple[int, Callable[[str], bool]]]] = {}  # header tests
         self._presence: list[tuple[str, int, bool]] = []  # header rules without a pattern
         self._tests: list[tuple[int, Callable[[MessageView], bool]]] = []
-        self._uris: list[tuple[int, re.Pattern[str]]] = []
+        self._uris: list[tuple[int, Callable[[str], bool]]] = []
         owners: dict[str, set[int]] = {}
         for index, rule in enumerate(self.rules):
             if rule.kind == "header" and rule.pattern is not None:
-                self._fields.setdefault(rule.target.lower(), []).append((index, rule.pattern))
+                self._fields.setdefault(rule.target.lower(), []).append(
+                    (index, searcher(rule.pattern)))
             elif rule.kind == "header":
                 self._presence.append((rule.target.lower(), index, bool(rule.exists)))
             elif rule.kind == "phrases":
                 for phrase in rule.phrases:
                     owners.setdefault(phrase, set()).add(index)
             elif rule.kind == "uri" and rule.pattern is not None:
-                self._uris.append((index, rule.pattern))
+                self._uris.append((index, searcher(rule.pattern)))
             else:
                 self._tests.append((index, _test(rule)))  # checks, body and rawbody regexes
         try:
@@ -169,7 +223,7 @@ class RuleSet:
         found = self._memo.get(key)
         if found is None:
             patterns = self._fields[field] if field else self._uris
-            found = frozenset(index for index, pattern in patterns if pattern.search(text))
+            found = frozenset(index for index, test in patterns if test(text))
             if len(text) <= self.MEMO_CHARS:
                 if len(self._memo) >= self.MEMO:
                     self._memo.clear()
