@@ -186,9 +186,11 @@ class RuleSet:
 
     What a header value or a URI hits is a function of that text alone, and mail of a
     batch repeats them (in the SpamAssassin corpus 82% of X-Mailer values, 67% of To
-    values, 39% of URIs): the answers for short ones are kept, up to MEMO of them."""
+    values, 39% of URIs): the answers for short ones are kept, up to MEMO of them for
+    each field (and for URIs), so that fields whose values hardly repeat (Message-ID,
+    Date) do not push out the answers of those that do."""
 
-    MEMO = 4096  # texts whose answers are kept; then all are forgotten (bounded memory)
+    MEMO = 1024  # texts of one field whose answers are kept; then all are forgotten
     MEMO_CHARS = 300  # longer texts are rarely repeated: not kept
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -215,19 +217,21 @@ class RuleSet:
             self._phrases = PhraseMatcher(owners) if owners else None
         except RecursionError:  # the regex matcher nests a group per phrase inside another
             raise ScorerError("rules: too many phrases inside one another") from None
-        self._memo: dict[tuple[str, str], frozenset[int]] = {}  # (field or "", text): hits
+        # field ("" for URIs): {text: the rules it hits}
+        self._memo: dict[str, dict[str, frozenset[int]]] = {
+            name: {} for name in [*self._fields, ""]}
 
     def _text_hits(self, field: str, text: str) -> frozenset[int]:
         """The rules on header ``field`` (on URIs when "") whose pattern is in ``text``."""
-        key = (field, text)
-        found = self._memo.get(key)
+        memo = self._memo[field]
+        found = memo.get(text)
         if found is None:
-            patterns = self._fields[field] if field else self._uris
-            found = frozenset(index for index, test in patterns if test(text))
+            tests = self._fields[field] if field else self._uris
+            found = frozenset([index for index, test in tests if test(text)])
             if len(text) <= self.MEMO_CHARS:
-                if len(self._memo) >= self.MEMO:
-                    self._memo.clear()
-                self._memo[key] = found
+                if len(memo) >= self.MEMO:
+                    memo.clear()
+                memo[text] = found
         return found
 
     def hits(self, view: MessageView) -> list[Rule]:
@@ -236,16 +240,20 @@ class RuleSet:
     def hit_indexes(self, view: MessageView) -> list[int]:
         """The indexes in ``rules`` of the rules ``view`` hits, in order."""
         hit = {index for index, test in self._tests if test(view)}
-        table = view.message._raw_headers  # a field written at all has a value there
+        message = view.message
+        table = message._raw_headers  # a field written at all has a value there
         for name, index, exists in self._presence:
             if (name in table) == exists:
                 hit.add(index)
+        text_hits = self._text_hits
         for name in self._fields:
-            if name in table:
-                for value in view.headers(name):
-                    hit |= self._text_hits(name, value[:MAX_HEADER])
+            written = table.get(name)
+            if written is not None:  # Rule.hits' values: one decoded and cached, as most are
+                values = [message.header(name)] if len(written) == 1 else message.headers(name)
+                for value in values:
+                    hit |= text_hits(name, value[:MAX_HEADER])
         if self._phrases is not None:
             hit |= self._phrases.rules_hit(view.lowered)
         for uri in set(view.uris) if self._uris else ():  # a link is often repeated
-            hit |= self._text_hits("", uri)
+            hit |= text_hits("", uri)
         return sorted(hit)
