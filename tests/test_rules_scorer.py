@@ -578,7 +578,9 @@ def test_header_presence_and_empty_values() -> None:
     rules = RuleSet(load_rules())
     twice = b"To: x@y.z\nTo: undisclosed-recipients:;\nSubject: FREE!!\n\n."
     for message in (mail(Date=""), mail(drop=("Date", "Message-ID")), mail(To="a@b.c"),
-                    ParsedMessage(twice)):
+                    ParsedMessage(twice), mail(In_Reply_To=""), mail(References="<1@b.c>"),
+                    mail(In_Reply_To=" ", References=""), mail(Reply_To=""),
+                    mail(Reply_To="x@yahoo.com", From="y@yahoo.com")):
         view = MessageView(message)
         assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
         assert rules.hit_indexes(view) == [rules.rules.index(rule) for rule in rules.hits(view)]

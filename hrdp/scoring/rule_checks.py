@@ -91,7 +91,9 @@ def invalid_date(view: MessageView) -> bool:
 
 def thread_reply(view: MessageView) -> bool:
     """In-Reply-To or References (RFC 5322 3.6.4): the message answers an earlier one."""
-    return bool(view.message.header("In-Reply-To") or view.message.header("References"))
+    message, table = view.message, view.message._raw_headers  # unwritten: nothing to decode
+    return bool(("in-reply-to" in table and message.header("In-Reply-To"))
+                or ("references" in table and message.header("References")))
 
 
 # Every byte but the ASCII capitals, and every byte but the small ASCII letters: what
@@ -112,6 +114,8 @@ def body_mostly_caps(view: MessageView) -> bool:
 
 def freemail_reply_to(view: MessageView) -> bool:
     """FREEMAIL_FORGED_REPLYTO: answers go to a freemail box the sender does not use."""
+    if "reply-to" not in view.message._raw_headers:  # most mail: its domain would be ""
+        return False
     reply_to = _domain(view, "Reply-To")
     return reply_to in _FREEMAIL and reply_to != _domain(view, "From")
 
