@@ -10,7 +10,7 @@ import pytest
 from hrdp.errors import ScorerError
 from hrdp.message import ParsedMessage
 from hrdp.scoring.base import Score
-from hrdp.scoring.headers import HeadersScorer
+from hrdp.scoring.headers import FIELDS, READERS, HeadersScorer
 
 
 def message(*headers: str) -> ParsedMessage:
@@ -298,6 +298,38 @@ def test_bad_options() -> None:
         HeadersScorer({"trusted": "rspamd"}, None)
     with pytest.raises(ScorerError, match="not a number"):
         HeadersScorer({}, float("nan"))
+
+
+class _Recorder:
+    """A message that answers every field with ``value`` and notes the names asked for."""
+
+    def __init__(self, value: str) -> None:
+        self.value, self.asked = value, set[str]()
+
+    def header(self, name: str) -> str:
+        self.asked.add(name.lower())
+        return self.value
+
+
+@pytest.mark.parametrize("vendor", sorted(READERS))
+def test_each_reader_reads_only_its_fields_and_says_nothing_without_them(vendor: str) -> None:
+    """score() skips a reader none of whose FIELDS the message has: that must be what the
+    reader itself would do (None, no note), and the reader must read no other field."""
+    for value in ("", "Yes, score=9.0 required=5.0", "CAT:SPM;SFV:SPM;SCL:9", "7"):
+        recorder, notes = _Recorder(value), list[str]()
+        reading = READERS[vendor](recorder, notes)  # type: ignore[arg-type]
+        assert recorder.asked <= FIELDS[vendor]
+        if not value:
+            assert reading is None and notes == []
+
+
+@pytest.mark.parametrize("trust", [None, "microsoft", "rspamd,spamassassin"])
+def test_only_the_trusted_vendors_fields_are_looked_for(trust: str | None) -> None:
+    """A verdict under an untrusted vendor's fields alone gives no opinion."""
+    untrusted = {"microsoft": SA_SPAM, "rspamd,spamassassin": FF_OUTBOUND_SPAM}
+    if trust in untrusted:
+        assert no_opinion(message(untrusted[trust]), trust)
+    assert no_opinion(message("X-Spam-Checker-Version: SpamAssassin 3.4.6"), trust)
 
 
 # --- real messages (HRDP_CORPUS) --------------------------------------------------------------

@@ -414,7 +414,7 @@ def test_phrase_matcher_scans_from_many_threads_at_once() -> None:
 
 def test_rule_set_remembers_what_repeated_header_values_and_uris_hit() -> None:
     """Answers kept for header values and URIs that come again are the fresh answers (a
-    text in two fields has two), at most MEMO are kept, none for a text over MEMO_CHARS."""
+    text in two fields has two), at most MEMO a field, none for a text over MEMO_CHARS."""
     rules = RuleSet(load_rules())
     rules.MEMO = 5
     long_subject = "FREE " + "x" * rules.MEMO_CHARS
@@ -426,8 +426,9 @@ def test_rule_set_remembers_what_repeated_header_values_and_uris_hit() -> None:
     for message in messages * 2:
         view = MessageView(message)
         assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
-        assert 0 < len(rules._memo) <= 5
-        assert all(len(text) <= rules.MEMO_CHARS for _field, text in rules._memo)
+        kept = [(field, text) for field, memo in rules._memo.items() for text in memo]
+        assert kept and all(len(memo) <= 5 for memo in rules._memo.values())
+        assert all(len(text) <= rules.MEMO_CHARS for _field, text in kept)
 
 
 def test_without_hyperscan_the_rules_scorer_uses_the_regex_matcher() -> None:
@@ -443,3 +444,143 @@ def test_without_hyperscan_the_rules_scorer_uses_the_regex_matcher() -> None:
     name, _, detail = done.stdout.partition(" ")
     assert name == "RegexPhraseMatcher"
     assert "CLICK_BELOW" in detail and "REMOVE_INSTRUCTIONS" in detail
+
+
+# --- what the speed paths rely on, checked against what they stand for ----------------------
+
+def test_unicode_spaces_are_every_non_ascii_character_str_split_folds() -> None:
+    from hrdp.scoring.phrase_hyperscan import UNICODE_SPACES
+
+    assert "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace()) == UNICODE_SPACES
+
+
+def test_caseless_required_text_is_in_the_lower_cased_text_wherever_re_matches() -> None:
+    """A case-blind regex's required text is looked for in the lower-cased body: every
+    character re matches for one of _CASELESS_SAFE must lower-case to it (not true of
+    "i", which matches U+0130 and U+0131, nor of "s", which matches U+017F)."""
+    from hrdp.scoring.rule_set import _CASELESS_SAFE
+
+    every = "".join(map(chr, range(0x110000)))
+    for char in sorted(_CASELESS_SAFE):
+        for found in re.findall(re.escape(char), every, re.IGNORECASE):
+            assert found.lower() == char.lower(), (char, found)
+    assert {"i", "s"}.isdisjoint(_CASELESS_SAFE)
+
+
+@pytest.mark.parametrize(("pattern", "required"), [
+    (r"""(?i)<font[^<>]*\bsize\s*=\s*["']?\+?[5-7]""", ("<font", True)),
+    (r"\$\s?\d{1,3}(?:,\d{3})+", ("$", False)),
+    (r"(?i)Click this Link", ("ck th", True)),  # not across i (re matches U+0130 and U+0131)
+    (r"(?x) a b  c", ("abc", False)),
+    (r"abc|def", None), (r"(?:abc)", ("abc", False)), (r"(abc)de", ("de", False)),
+    (r"[ab]cd+", ("c", False)), (r"(?i)is", None),
+])
+def test_required_text(pattern: str, required: tuple[str, bool] | None) -> None:
+    from hrdp.scoring.rule_set import required_text
+
+    assert required_text(re.compile(pattern)) == required
+
+
+BODY_TEXTS = ["<FONT SIZE=6>", "<FONT\u017fIZE=6>", "<font id=x size='+7'>", "<fonT size=4>",
+              "$1,000", "$ 12,345,678", "$1000", "Click this link", "CL\u0130CK THIS LINK",
+              "cl\u0131ck th\u0131s l\u0131nk", "click this\nlink", "<p>$1,000</p>",
+              "<b>click</b> this link"]
+
+
+@pytest.mark.parametrize("text", BODY_TEXTS)
+@pytest.mark.parametrize("ctype", ["text/plain", "text/html"])
+def test_body_rules_with_a_required_text_hit_as_the_regex_alone(text: str, ctype: str) -> None:
+    rules = [parse_rule({"name": f"R{n}", "weight": 1, kind: pattern}, "test")
+             for n, (kind, pattern) in enumerate([
+                 ("rawbody", r"""(?i)<font[^<>]*\bsize\s*=\s*["']?\+?[5-7]"""),
+                 ("body", r"\$\s?\d{1,3}(?:,\d{3})+"), ("body", r"(?i)click this link"),
+                 ("rawbody", r"(?i)font\s*size"), ("body", r"(?i)CLICK this"),
+                 ("rawbody", r"z\s"), ("body", "(?i)f\u017fize")])]
+    view = MessageView(mail(text, ctype=ctype))
+    assert RuleSet(rules).hits(view) == [rule for rule in rules if rule.hits(view)]
+
+
+@pytest.mark.parametrize(("pattern", "required"), [
+    (r"remove|opt-?out", (("remove", "opt"), False)), (r"\$\s?\d|\d+\s?%", (("$", "%"), False)),
+    (r"(?i)group\s*mail|bulk", (("group", "bulk"), True)), (r"(?i)undisclosed|^[^@]*$", None),
+    (r"(?i)^https?://x", None), (r"^\s*ADV\b", None), (r"(?m)^ADV", (("ADV",), False)),
+    (r"ab(?:cd|ef)gh", (("ab",), False)), (r"xy(?:abcd|efgh)", (("abcd", "efgh"), False)),
+])
+def test_required_texts(pattern: str, required: tuple[tuple[str, ...], bool] | None) -> None:
+    """Any of the texts (one from each branch of a top-level alternation), none for a
+    regex anchored at the start (re tries it once)."""
+    from hrdp.scoring.rule_set import required_texts
+
+    assert required_texts(re.compile(pattern)) == required
+
+
+SHORT_TEXTS = ["FREE stuff", "f\u0280ee", "FR\u0130E", "freedom", "Save $5", "50 %", "100%", "no",
+               "Group  Mail 2", "BULK\u017fender", "\u017fender pro", "http://x/remove.cgi",
+               "http://x/OPT-OUT", "mailto:opt-out@x.test", "Hi!", "Hi! you", "ADV: x", " adv: x"]
+
+
+@pytest.mark.parametrize("text", SHORT_TEXTS)
+def test_header_and_uri_rules_hit_as_each_rule(text: str) -> None:
+    rules = [rule for rule in load_rules() if rule.kind in ("header", "uri") and rule.pattern]
+    rules += [parse_rule({"name": "CASELESS_ANY", "weight": 1, "header": "Subject",
+                          "pattern": "(?i)\u017fender|bulk|free"}, "test")]
+    message = mail(f"see {text} and http://example.com/{text.replace(' ', '')}", Subject=text,
+                   X_Mailer=text, To=text, From=f"{text} <a@example.com>")
+    view = MessageView(message)
+    assert RuleSet(rules).hits(view) == [rule for rule in rules if rule.hits(view)]
+
+
+def test_ascii_codecs_read_every_ascii_byte_as_itself() -> None:
+    from hrdp.scoring.message_view import _ASCII_CODECS
+
+    ascii_bytes = bytes(range(128))
+    for codec in _ASCII_CODECS:
+        assert ascii_bytes.decode(codec, "replace") == ascii_bytes.decode("ascii"), codec
+        assert all(bytes([c]).decode(codec, "replace") == chr(c) for c in range(128)), codec
+
+
+@pytest.mark.parametrize(("charset", "cte", "body", "text"), [
+    ("utf-7", "", "+AGEAYgBj-", "abc"),  # ASCII bytes that are not ASCII text
+    ("iso-2022-jp", "7bit", "\x1b$B$3$s\x1b(B", "こん"),
+    ("hz", "", "~{<:~}", "\u5df1"), ("utf-16", "", "ab", "\u6261"),
+    ("us-ascii", "base64", "aGk=", "hi"), ("utf-8", " Quoted-Printable ", "a=3Db", "a=b"),
+    ("utf-8", "7bit", "plain", "plain"), ("no-such-charset", "8bit", "plain", "plain"),
+    ("UTF-8", "", "caf\xc3\xa9", "café"), ("latin-1", "", "caf\xe9", "café"),
+])
+def test_text_parts_decode_by_charset_and_transfer_encoding(
+        charset: str, cte: str, body: str, text: str) -> None:
+    head = f"Content-Type: text/plain; charset={charset}\n"
+    head += f"Content-Transfer-Encoding: {cte}\n" if cte else ""
+    view = MessageView(ParsedMessage(f"{head}\n{body}".encode("latin-1")))
+    assert view.parts[0][2] == text
+
+
+UNESCAPE_TEXTS = ["&amp;&AMP;&amp &ampxyz &nbsp;&nbsp &lt;b&gt;",
+                  "&#65;&#x42;&#X43;&#0;&#128;&#x110000;",
+                  "&#99999999999; &notin; &notit; &#; &#x; && &;", "&" + "a" * 40 + ";", "no refs",
+                  "&Eacute;t&eacute; &eacute &hellip;&mdash;&#8217;", "a&b&c=d", "&#x1F600;&zwnj;"]
+
+
+@pytest.mark.parametrize("text", UNESCAPE_TEXTS)
+def test_unescape_is_html_unescape(text: str) -> None:
+    import html
+
+    from hrdp.scoring.message_view import _CHARREF, unescape
+
+    assert unescape(text) == html.unescape(text)
+    assert unescape(text) == html.unescape(text)  # the second time from what was kept
+    assert _CHARREF.pattern == html._charref.pattern  # type: ignore[attr-defined]
+
+
+def test_header_presence_and_empty_values() -> None:
+    """A field written with an empty value is present (MISSING_DATE does not hit), as
+    Rule.hits reads it; header rules read every occurrence of their field."""
+    rules = RuleSet(load_rules())
+    twice = b"To: x@y.z\nTo: undisclosed-recipients:;\nSubject: FREE!!\n\n."
+    for message in (mail(Date=""), mail(drop=("Date", "Message-ID")), mail(To="a@b.c"),
+                    ParsedMessage(twice), mail(In_Reply_To=""), mail(References="<1@b.c>"),
+                    mail(In_Reply_To=" ", References=""), mail(Reply_To=""),
+                    mail(Reply_To="x@yahoo.com", From="y@yahoo.com")):
+        view = MessageView(message)
+        assert rules.hits(view) == [rule for rule in rules.rules if rule.hits(view)]
+        assert rules.hit_indexes(view) == [rules.rules.index(rule) for rule in rules.hits(view)]

@@ -38,7 +38,10 @@ def _subset(options: Mapping[str, str], keys: frozenset[str]) -> dict[str, str]:
 
 
 def _labelled(score: Score, scorer: str) -> Score:
-    return replace(score, detail=[f"auto: {scorer}", *score.detail])
+    detail = [f"auto: {scorer}", *score.detail]
+    if type(score) is Score:  # dataclasses.replace() reads the fields anew each time: slower
+        return Score(score.value, score.threshold, score.spam, detail)
+    return replace(score, detail=detail)
 
 
 class AutoScorer:

@@ -271,6 +271,14 @@ READERS: dict[str, Reader] = {
     "rspamd": read_rspamd,
     "microsoft": read_microsoft,
 }
+# The fields each reader reads (lower-cased). A reader whose fields are all absent says
+# nothing (None, no note): most mail carries none, and is passed by a few dict look-ups
+# (tests/test_headers_scorer.py checks that each reader reads no other field).
+FIELDS: dict[str, frozenset[str]] = {
+    "spamassassin": frozenset({"x-spam-status", "x-spam-flag", "x-spam-level"}),
+    "rspamd": frozenset({"x-spamd-result", "x-rspamd-score", "x-spam", "x-rspamd-action"}),
+    "microsoft": frozenset({"x-forefront-antispam-report", "x-ms-exchange-organization-scl"}),
+}
 
 
 def parse_trust(text: str | None) -> tuple[str, ...]:
@@ -300,7 +308,8 @@ class HeadersScorer:
             raise ScorerError(f"headers scorer: threshold {threshold} is not a number")
         self.trust = parse_trust(options.get("trust"))
         self.threshold = threshold
-        self._readers = [(vendor, READERS[vendor]) for vendor in self.trust]
+        self._readers = [(vendor, READERS[vendor], FIELDS[vendor]) for vendor in self.trust]
+        self._fields = frozenset().union(*(FIELDS[vendor] for vendor in self.trust))
 
     def _rethreshold(self, reading: Reading) -> Reading:
         if self.threshold is None or not reading.scored:
@@ -309,9 +318,14 @@ class HeadersScorer:
         return replace(reading, threshold=limit, spam=reading.value >= limit, sources=sources)
 
     def score(self, message: ParsedMessage) -> Score | None:
+        present = message._raw_headers.keys() & self._fields  # most mail: none of them
+        if not present:
+            return None
         detail: list[str] = []
         readings: list[Reading] = []
-        for vendor, reader in self._readers:
+        for vendor, reader, fields in self._readers:
+            if fields.isdisjoint(present):
+                continue  # none of its fields: the reader would say nothing
             notes: list[str] = []
             reading = reader(message, notes)
             detail.extend(f"{vendor}: {note}" for note in notes)

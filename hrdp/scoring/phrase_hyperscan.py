@@ -5,7 +5,6 @@ Hyperscan's wheel exists for x86-64 only; rule_set falls back to phrase_regex el
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Collection, Mapping
 from typing import cast
@@ -14,23 +13,17 @@ import hyperscan
 
 from hrdp.errors import ScorerError
 
-# ASCII whitespace (what str.split() folds) to a space; other bytes stay.
-_SPACE_TABLE = bytes(32 if chr(c).isspace() else c for c in range(128)) + bytes(range(128, 256))
-_SPACE_RUNS = re.compile(rb"  +")
+# Every character str.split() folds (str.isspace(): ASCII's six, \x1c-\x1f, and these),
+# as one run of UTF-8 sequences: a space in a phrase stands for such a run in the text.
+UNICODE_SPACES = "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACE_RUN = "(?:[\\x09-\\x0d\\x1c-\\x20]|" + "|".join(
+    "".join(f"\\x{byte:02x}" for byte in char.encode()) for char in UNICODE_SPACES) + ")+"
 _ASCII_ALNUM = frozenset(c for c in range(128) if chr(c).isalnum())
 
 
-def fold(text: str) -> bytes:
-    """``text`` as UTF-8 with each whitespace run one space: view.folded's phrases and word
-    starts (an ASCII text goes through bytes.translate and one regex, 7 us for 2 KB where
-    str.split and join take 10; a space may stay at either end, where no phrase ends)."""
-    if text.isascii():
-        return _SPACE_RUNS.sub(b" ", text.encode("ascii").translate(_SPACE_TABLE))
-    return " ".join(text.split()).encode("utf-8", "surrogatepass")
-
-
 def _word_start(data: bytes, start: int) -> bool:
-    """No letter or digit just before ``start`` in ``data`` (UTF-8, as fold() makes it)."""
+    """No letter or digit just before ``start`` in ``data`` (UTF-8)."""
     if start == 0:
         return True
     if data[start - 1] < 128:
@@ -41,8 +34,16 @@ def _word_start(data: bytes, start: int) -> bool:
     return not data[lead:start].decode("utf-8", "surrogatepass").isalnum()
 
 
-def _collect(ident: int, _start: int, end: int, _flags: int, found: object) -> None:
-    cast("list[tuple[int, int]]", found).append((ident, end))
+def _expression(phrase: str) -> bytes:
+    """``phrase`` as a Hyperscan pattern of its UTF-8 bytes, each hex-escaped (so any
+    character, NUL too, stands for itself), a whitespace run for each space."""
+    return _SPACE_RUN.join(
+        "".join(f"\\x{byte:02x}" for byte in word.encode("utf-8", "surrogatepass"))
+        for word in phrase.split(" ")).encode("ascii")
+
+
+def _collect(ident: int, start: int, _end: int, _flags: int, found: object) -> None:
+    cast("list[tuple[int, int]]", found).append((ident, start))
 
 
 class HyperscanPhraseMatcher:
@@ -50,25 +51,26 @@ class HyperscanPhraseMatcher:
     Rule.hits' meaning (a phrase where a word starts, whitespace runs folded).
 
     Hyperscan (a C library made for many patterns at once) reports every place where
-    each phrase ends in the folded body, in about a microsecond for 2 KB: a prefix-factored
-    Python regex of the same phrases, tried at each of the ~650 word starts of such a
-    body, took ~35 us. The few places found are checked for a word start here. Phrases
-    are given as hex-escaped bytes, so any character (NUL too) stands for itself.
+    a phrase is in the body's UTF-8 bytes, each space of a phrase matching a run of any
+    whitespace str.split() folds, in about 4 us for 2 KB: folding the text first (one
+    space per run) cost 10 us more, and a prefix-factored Python regex of the same
+    phrases, tried at each of the ~650 word starts of such a body, took ~35 us. The few
+    places found (leftmost start of each match) are checked for a word start here. A
+    match's start is the same in the folded text's terms: the character before it is
+    the same, or whitespace either way.
 
     A Hyperscan scan needs scratch space that no other scan uses at the same time: each
     thread makes its own on first use."""
 
     def __init__(self, owners: Mapping[str, Collection[int]]) -> None:
-        phrases = [phrase.encode("utf-8", "surrogatepass") for phrase in owners]
-        self._phrases = [
-            (len(data), phrase[0].isalnum(), frozenset(rules))
-            for data, (phrase, rules) in zip(phrases, owners.items(), strict=True)
-        ]
+        self._phrases = [(phrase[0].isalnum(), frozenset(rules))
+                         for phrase, rules in owners.items()]
         self._database = hyperscan.Database()
         try:
             self._database.compile(
-                expressions=["".join(f"\\x{byte:02x}" for byte in data) for data in phrases],
-                ids=list(range(len(phrases))), elements=len(phrases))
+                expressions=[_expression(phrase) for phrase in owners],
+                ids=list(range(len(owners))), elements=len(owners),
+                flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(owners))
         except hyperscan.error as exc:
             raise ScorerError(f"rules: the phrases cannot be compiled ({exc})") from None
         self._local = threading.local()
@@ -81,12 +83,12 @@ class HyperscanPhraseMatcher:
 
     def rules_hit(self, text: str) -> set[int]:
         """The indexes of the rules with a phrase in ``text`` (the body, lower-cased)."""
-        data = fold(text)
+        data = text.encode("utf-8", "surrogatepass")
         found: list[tuple[int, int]] = []
         self._database.scan(data, _collect, context=found, scratch=self._scratch())
         hit: set[int] = set()
-        for ident, end in found:
-            size, at_word, rules = self._phrases[ident]
-            if not at_word or _word_start(data, end - size):
+        for ident, start in found:
+            at_word, rules = self._phrases[ident]
+            if not at_word or _word_start(data, start):
                 hit |= rules
         return hit

@@ -35,8 +35,11 @@ def html_image_only(view: MessageView) -> bool:
     html = [(text, shown) for (ctype, _cte, text), shown
             in zip(view.parts, view.rendered, strict=True) if ctype == "text/html"]
     # Words counted up to 61 a part (split stops there): the sum is below 60 all the same.
-    return any("<img" in text.lower() for text, _shown in html) and sum(
-        len(shown.split(None, 60)) for _text, shown in html) < 60
+    if sum(len(shown.split(None, 60)) for _text, shown in html) >= 60:
+        return False  # the cheaper half first (HTML spam with images has words too)
+    if len(view.parts) == 1:  # that one part is the raw body: "<img" is in it, seen above
+        return bool(html)
+    return any("<img" in text.lower() for text, _shown in html)
 
 
 def mime_base64_text(view: MessageView) -> bool:
@@ -88,26 +91,31 @@ def invalid_date(view: MessageView) -> bool:
 
 def thread_reply(view: MessageView) -> bool:
     """In-Reply-To or References (RFC 5322 3.6.4): the message answers an earlier one."""
-    return bool(view.message.header("In-Reply-To") or view.message.header("References"))
+    message, table = view.message, view.message._raw_headers  # unwritten: nothing to decode
+    return bool(("in-reply-to" in table and message.header("In-Reply-To"))
+                or ("references" in table and message.header("References")))
 
 
-# ASCII capitals to "U", small letters to "l", every other byte to a space.
-_CASES = bytes(85 if 65 <= c <= 90 else 108 if 97 <= c <= 122 else 32 for c in range(256))
+# Every byte but the ASCII capitals, and every byte but the small ASCII letters: what
+# bytes.translate deletes to leave the ones counted (in C).
 _NOT_CAPITALS = bytes(c for c in range(256) if not 65 <= c <= 90)
+_NOT_SMALL = bytes(c for c in range(256) if not 97 <= c <= 122)
 
 
 def body_mostly_caps(view: MessageView) -> bool:
     """UPPERCASE_50_75 / _75_100: half the (ASCII) letters of a real body are capitals."""
     data = view.body[:5000].encode("utf-8", "surrogatepass")
-    if len(data.translate(None, _NOT_CAPITALS)) <= 100:  # a hit needs 101: most have fewer
+    upper = len(data.translate(None, _NOT_CAPITALS))
+    if upper <= 100:  # a hit needs 101: most have fewer
         return False
-    cases = data.translate(_CASES)  # all in C
-    upper, lower = cases.count(b"U"), cases.count(b"l")
+    lower = len(data.translate(None, _NOT_SMALL))
     return upper + lower >= 200 and upper > lower
 
 
 def freemail_reply_to(view: MessageView) -> bool:
     """FREEMAIL_FORGED_REPLYTO: answers go to a freemail box the sender does not use."""
+    if "reply-to" not in view.message._raw_headers:  # most mail: its domain would be ""
+        return False
     reply_to = _domain(view, "Reply-To")
     return reply_to in _FREEMAIL and reply_to != _domain(view, "From")
 

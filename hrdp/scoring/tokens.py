@@ -21,7 +21,6 @@ tokenising stays a few regexes and C-level splits per part.
 
 from __future__ import annotations
 
-import html
 import re
 from itertools import compress
 from typing import TYPE_CHECKING
@@ -36,6 +35,7 @@ from hrdp.scoring.message_view import (
     PartInfo,
     read_parts,
     render_html,
+    unescape,
 )
 
 if TYPE_CHECKING:
@@ -190,8 +190,7 @@ def text_tokens(text: str, is_html: bool, tokens: set[str], words: set[str]) -> 
         text = _cut_urls(text, tokens)
     if is_html or "</" in text:
         text = TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
+    text = unescape(text)  # html.unescape's text
     words.update(text.split())
 
 
