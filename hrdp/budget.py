@@ -27,7 +27,7 @@ def _raise_overtime(_signum: int, _frame: FrameType | None) -> None:
 
 class Budget:
     """``with Budget(seconds) as b: ... with b.timing(): work()`` — one handler for a
-    batch, one timer per message."""
+    batch, one timer per message (``b.start()`` and ``b.stop()`` in a ``try`` do the same)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -47,11 +47,18 @@ class Budget:
 
     @contextmanager
     def timing(self) -> Iterator[None]:
-        if not self.active:
-            yield
-            return
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        self.start()
         try:
             yield
         finally:
+            self.stop()
+
+    # timing() as two calls, for the per-message loop (a generator-based context
+    # manager costs more than the two system calls): start(); try: ... finally: stop().
+    def start(self) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def stop(self) -> None:
+        if self.active:
             signal.setitimer(signal.ITIMER_REAL, 0)
