@@ -12,6 +12,7 @@ import base64
 import binascii
 import quopri
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -24,6 +25,7 @@ import idna
 
 from hrdp import mime
 from hrdp.lazy import cached_property
+from hrdp.mime import FIELD_KEYS, field_key
 
 SenderSource = Literal["envelope", "header", "none"]
 
@@ -209,22 +211,30 @@ class ParsedMessage:
 
     def header(self, name: str) -> str:
         """The first occurrence of a header, decoded and unfolded ("" when absent).
-        Cached under the name as asked and lower-cased: detectors and scorers ask for
-        the same few headers again and again, most often spelt the same way."""
+        Cached under the name as asked (and lower-cased, for a field that is there):
+        detectors and scorers ask for the same few headers, most of them absent."""
         decoded = self._decoded
         cached = decoded.get(name)
         if cached is None:
-            key = name.lower()
-            cached = decoded.get(key)
-            if cached is None:
-                values = self._raw_headers.get(key)
-                cached = decoded[key] = decode_text(values[0]) if values else ""
-            decoded[name] = cached
+            key = FIELD_KEYS.get(name) or field_key(name)
+            values = self._raw_headers.get(key)
+            if values is None:
+                cached = decoded[name] = ""
+            else:
+                cached = decoded.get(key)
+                if cached is None:
+                    cached = decoded[key] = decode_text(values[0])
+                decoded[name] = cached
         return cached
+
+    def has_any(self, names: Set[str]) -> bool:
+        """True when a field of one of ``names`` (lower-case) is there, even empty: a
+        reader whose fields are all absent can answer without asking header() for each."""
+        return not self._raw_headers.keys().isdisjoint(names)
 
     def headers(self, name: str) -> list[str]:
         """Every occurrence of a header, top first, decoded and unfolded."""
-        return [decode_text(v) for v in self.msg.table.get(name.lower(), ())]
+        return [decode_text(v) for v in self._raw_headers.get(name.lower(), ())]
 
     @cached_property
     def email(self) -> Message:

@@ -48,9 +48,8 @@ _FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*(.*(?:\n[ \t].*)*)", re.MUL
 # Content-Type parameters: name=value or name="quoted value" (RFC 2045 5.1).
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*+"?|[^;]*)', re.DOTALL)
 
-# Field names as code asks for them ("Content-Type"), lower-cased: get() runs a few
-# times per part, and a lookup with a cached hash beats a new string per call.
-_LOWER: dict[str, str] = {}
+# Field names as code asks for them ("Content-Type"), lower-cased (field_key).
+FIELD_KEYS: dict[str, str] = {}
 
 _CONTAINED = frozenset({"message/rfc822", "message/global", "message/news"})
 _OPAQUE_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
@@ -114,11 +113,15 @@ def _split_head(text: str) -> tuple[str, str]:
     return head[: bad.start()], text[stop:]
 
 
-def _lower(name: str) -> str:
-    """``name.lower()``, remembered for the few names code asks for (a bounded cache)."""
-    key = name.lower()
-    if len(_LOWER) < 1024:
-        _LOWER[name] = key
+def field_key(name: str) -> str:
+    """``name.lower()``, the key of tables by field name, remembered for the few names
+    code asks for (a bounded cache). Hot paths write ``FIELD_KEYS.get(name) or
+    field_key(name)``: a lookup with a cached hash beats a new string per call."""
+    key = FIELD_KEYS.get(name)
+    if key is None:
+        key = name.lower()
+        if len(FIELD_KEYS) < 1024:
+            FIELD_KEYS[name] = key
     return key
 
 
@@ -260,7 +263,7 @@ class Part:
         table = self._table
         if table is None:
             table = self.table
-        values = table.get(_LOWER.get(name) or _lower(name))
+        values = table.get(FIELD_KEYS.get(name) or field_key(name))
         return values[0] if values else default
 
     def get_default_type(self) -> str:
