@@ -43,6 +43,8 @@ MAX_PARTS = 1000  # parts parsed per message; the rest are read as text
 _NOT_FIELD = re.compile(r"\n(?![ \t]|From |[\x21-\x39\x3b-\x7e]*+:)")
 _FIRST_FIELD = re.compile(r"[ \t]|From |[\x21-\x39\x3b-\x7e]*+:")
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# A header block of such lines (the first one included) and the blank line after it.
+_HEAD_LF = re.compile(r"(?:(?:[\x21-\x39\x3b-\x7e]*+:|From |[ \t])[^\n]*+\n)++\n")
 # One field with its continuation lines, in a block whose line ends are "\n".
 _FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 # Content-Type parameters: name=value or name="quoted value" (RFC 2045 5.1).
@@ -66,6 +68,14 @@ class Budget:
 
 def _split_head(text: str) -> tuple[str, str]:
     """(header block with "\\n" line ends, body) as feedparser would cut them."""
+    # Most mail: LF line ends and only header lines before the blank line. One match
+    # finds the blank line and checks every line; anything else takes the long way.
+    whole = _HEAD_LF.match(text)
+    if whole is not None:
+        end = whole.end()
+        head = text[: end - 2]
+        if "\r" not in head:
+            return head, text[end:]
     if text[:1] in ("\n", "\r"):  # a blank first line: no header fields at all
         return "", text[2:] if text.startswith("\r\n") else text[1:]
     # The blank line: two line ends in a row, "\n\n", "\n\r" or "\r\r" whatever the
