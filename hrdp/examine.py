@@ -142,9 +142,9 @@ class Examiner:
     def _start(self, raw: RawMessage) -> tuple[Partial, Future[Score | None] | None]:
         if raw.data is None:
             return error_partial(raw, raw.error or "message could not be read"), None
-        if not raw.data.strip():
-            return error_partial(raw, "empty message"), None
         data, warnings = raw.data, []
+        if not data or data.isspace():  # not data.strip(), which copies the message
+            return error_partial(raw, "empty message"), None
         if len(data) > self.job.max_size:
             data = data[: self.job.max_size]
             warnings.append(f"only the first {self.job.max_size:,} of {len(raw.data):,} bytes "

@@ -26,7 +26,7 @@ def is_mbox_start(head: bytes) -> bool:
     return head.startswith(SEPARATOR)
 
 
-def sender_token(line: bytes) -> str:
+def sender_token(line: bytes | bytearray) -> str:
     """The second word of a separator line: the envelope sender, "" when it has none.
 
     RFC 4155: ``From `` + sender address (often ``MAILER-DAEMON`` for bounces) + date.
@@ -100,37 +100,38 @@ class _Splitter:
         yield self.sender, unquote(body) if self.quoted else body
 
     def _messages(self, final: bool) -> Iterator[tuple[str | None, bytes]]:
-        while (found := self._next(final)) is not None:
+        buf = self.buf
+        while (found := self._next(buf, final)) is not None:
             start, blank, end = found
-            buf = self.buf
             if self.started or start > self.body:
                 data = bytes(buf[self.body:start - blank])
                 yield self.sender, unquote(data) if self.quoted else data
-            self.sender = sender_token(bytes(buf[start:end]))
+            self.sender = sender_token(buf[start:end])
             self.started = True
             self.body = self.search = end
             # The scan finds lines after a line end: the first line is looked at here
             # (when its first byte is not read yet, unquote() will look).
             self.quoted = end >= len(buf) or buf[end] == 0x3E  # ">"
 
-    def _next(self, final: bool) -> tuple[int, int, int] | None:
+    def _next(self, buf: bytearray, final: bool) -> tuple[int, int, int] | None:
         """(separator start, length of the blank line before it, end of its line) of the
         next complete separator line, or None when more data is needed."""
-        buf = self.buf
         if not self.started and buf.startswith(SEPARATOR):
             start, blank = 0, 0  # the stream opens with a separator (buf is never compacted before)
         else:
-            search = _FROM_LINE.search
+            search, position = _FROM_LINE.search, self.search
             while True:
-                match = search(buf, self.search)
+                match = search(buf, position)
                 if match is None:
                     # A line cut by the end of buf is scanned again with more data.
-                    self.search = max(self.body, buf.rfind(b"\n", self.search), self.search)
+                    last = buf.rfind(b"\n", position)
+                    self.search = last if last >= 0 else len(buf)
                     return None
-                newline, start = match.start(), match.end() - 5
+                newline, start = match.span()
+                start -= 5  # where "From " starts
                 if start - newline > 1:  # "\n>From ": the message holds a quoted line
                     self.quoted = True
-                    self.search = start
+                    position = start
                     continue
                 # Length of the line that buf[newline] ends when that line is empty
                 # ("\n" or "\r\n"), else 0. buf[0] always starts a line: the stream's
@@ -140,7 +141,7 @@ class _Splitter:
                 elif buf[newline - 1] == 0x0D and (newline == 1 or buf[newline - 2] == 0x0A):
                     blank = 2
                 else:
-                    self.search = start
+                    position = start
                     continue
                 break
         end = buf.find(b"\n", start)
