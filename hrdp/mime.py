@@ -46,7 +46,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 # A header block of such lines (the first one included) and the blank line after it.
 _HEAD_LF = re.compile(r"(?:(?:[\x21-\x39\x3b-\x7e]*+:|From |[ \t])[^\n]*+\n)++\n")
 # One field with its continuation lines, in a block whose line ends are "\n".
-_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# (Possessive: nothing here backtracks, and re runs it faster so.)
+_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]++):[ \t]*+(.*+(?:\n[ \t].*+)*+)", re.MULTILINE)
 # Content-Type parameters: name=value or name="quoted value" (RFC 2045 5.1).
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*+"?|[^;]*)', re.DOTALL)
 
