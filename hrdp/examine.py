@@ -78,6 +78,8 @@ class Partial:
 _UNDECIDED = Decision("normal")
 _NOTHING = Finding()
 _NO_FACTS = Facts()
+_SPAM = Facts(spam=True)
+_HAM = Facts(spam=False)
 
 
 def error_partial(raw: RawMessage, error: str) -> Partial:
@@ -124,8 +126,11 @@ class Examiner:
         gets an error row naming the bug; HRDP_DEBUG=1 re-raises it with its traceback.
         A message that takes longer than the time budget gets an error row too."""
         try:
-            with budget.timing():
+            budget.start()
+            try:
                 return self._start(raw)
+            finally:
+                budget.stop()
         except Overtime:
             return error_partial(raw, f"not checked: took over {self.job.time_budget:g} s "
                                       "(--message-timeout)"), None
@@ -137,9 +142,9 @@ class Examiner:
     def _start(self, raw: RawMessage) -> tuple[Partial, Future[Score | None] | None]:
         if raw.data is None:
             return error_partial(raw, raw.error or "message could not be read"), None
-        if not raw.data.strip():
-            return error_partial(raw, "empty message"), None
         data, warnings = raw.data, []
+        if not data or data.isspace():  # not data.strip(), which copies the message
+            return error_partial(raw, "empty message"), None
         if len(data) > self.job.max_size:
             data = data[: self.job.max_size]
             warnings.append(f"only the first {self.job.max_size:,} of {len(raw.data):,} bytes "
@@ -160,33 +165,45 @@ class Examiner:
         if self.scorer is None:
             return partial, None
         result.scorer = self.scorer.name
-        return partial, self._submit(message)
-
-    def _submit(self, message: ParsedMessage) -> Future[Score | None]:
-        assert self.scorer is not None
         if self.executor is not None:
-            return self.executor.submit(self.scorer.score, message)
-        future: Future[Score | None] = Future()
+            return partial, self.executor.submit(self.scorer.score, message)
+        # Scored here: the answer is taken in at once (no Future to create and settle).
         try:
-            future.set_result(self.scorer.score(message))
-        except Exception as exc:  # kept for _scored, as an executor would
-            future.set_exception(exc)
-        return future
+            score = self.scorer.score(message)
+        except Exception as exc:
+            Examiner._failed(partial, exc)
+        else:
+            Examiner._took(partial, score)
+        return partial, None
 
     @staticmethod
     def scored(partial: Partial, pending: Future[Score | None]) -> None:
-        result = partial.result
         try:
-            result.score = pending.result()
+            score = pending.result()
         except Exception as exc:
-            # A scorer that fails (ScorerError) or a plugin with a bug warns and leaves
-            # the pool to --on-scorer-error: never a crash, never a clean verdict.
-            if not isinstance(exc, ScorerError) and os.environ.get("HRDP_DEBUG"):
-                raise
-            kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
-            result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
-            partial.facts = replace(partial.facts, scorer_failed=True)
+            Examiner._failed(partial, exc)
             return
-        facts = partial.facts  # Facts(...): a third of dataclasses.replace's cost
-        partial.facts = Facts(facts.malformed, facts.dsn, facts.dns,
-                              result.score.spam if result.score else None, facts.scorer_failed)
+        Examiner._took(partial, score)
+
+    @staticmethod
+    def _took(partial: Partial, score: Score | None) -> None:
+        partial.result.score = score
+        facts = partial.facts
+        spam = score.spam if score else None
+        if facts is _NO_FACTS and (spam is True or spam is False or spam is None):
+            # An ordinary message: one shared Facts per verdict (pickled once a batch).
+            partial.facts = _SPAM if spam is True else _HAM if spam is False else _NO_FACTS
+            return
+        # Facts(...): a third of dataclasses.replace's cost
+        partial.facts = Facts(facts.malformed, facts.dsn, facts.dns, spam, facts.scorer_failed)
+
+    @staticmethod
+    def _failed(partial: Partial, exc: Exception) -> None:
+        # A scorer that fails (ScorerError) or a plugin with a bug warns and leaves the
+        # pool to --on-scorer-error: never a crash, never a clean verdict.
+        if not isinstance(exc, ScorerError) and os.environ.get("HRDP_DEBUG"):
+            raise exc
+        result = partial.result
+        kind = "" if isinstance(exc, ScorerError) else f"{type(exc).__name__}: "
+        result.warnings.append(f"scorer {result.scorer} failed: {kind}{exc}")
+        partial.facts = replace(partial.facts, scorer_failed=True)

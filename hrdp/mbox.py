@@ -17,6 +17,8 @@ _BLANK_LINES = (b"\n", b"\r\n")
 # quote every body line matching ^>*From  with one more ">"; readers remove one. mboxo
 # writers quote only "From " as ">From ", which the same rule restores.
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+# A separator candidate or a quoted line: split_mbox's one scan of the bytes.
+_FROM_LINE = re.compile(rb"\n>*+From ")
 
 
 def is_mbox_start(head: bytes) -> bool:
@@ -24,7 +26,7 @@ def is_mbox_start(head: bytes) -> bool:
     return head.startswith(SEPARATOR)
 
 
-def sender_token(line: bytes) -> str:
+def sender_token(line: bytes | bytearray) -> str:
     """The second word of a separator line: the envelope sender, "" when it has none.
 
     RFC 4155: ``From `` + sender address (often ``MAILER-DAEMON`` for bounces) + date.
@@ -60,22 +62,27 @@ def split_mbox(chunks: Iterable[bytes]) -> Iterator[tuple[str | None, bytes]]:
 
 class _Splitter:
     """The state of split_mbox between chunks. Positions are indices into ``buf``, which
-    is compacted (consumed bytes dropped) once they outweigh what is left."""
+    is compacted (consumed bytes dropped) once they outweigh what is left.
+
+    One regex scan finds both the separator candidates ("\nFrom ") and the quoted
+    ("\n>From ") lines, so the current message is known to need unquote() or not: the
+    two are separate full scans of every byte otherwise, the reading's main cost."""
 
     def __init__(self) -> None:
         self.buf = bytearray()
         self.sender: str | None = None
         self.started = False
         self.body = 0  # where the current message starts in buf
-        self.search = 0  # where to look for the next "\nFrom "
-        self.dropped = 0  # bytes of the stream dropped from buf's front (0: buf[0] is its start)
+        self.search = 0  # where to look for the next "\nFrom " or "\n>From "
+        # The current message may hold a line unquote() changes. Bytes before a first
+        # separator are not scanned from their first line: assume so.
+        self.quoted = True
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str | None, bytes]]:
         self.buf += chunk
         yield from self._messages(final=False)
         if self.body > len(self.buf) // 2:
             del self.buf[:self.body]
-            self.dropped += self.body
             self.search -= self.body
             self.body = 0
 
@@ -90,49 +97,58 @@ class _Splitter:
             cut = body.rfind(b"\n", 0, len(body) - 1) + 1
             if body[cut:] in _BLANK_LINES:
                 body = body[:cut]  # writers end the last message with an empty line too
-        yield self.sender, unquote(body)
+        yield self.sender, unquote(body) if self.quoted else body
 
     def _messages(self, final: bool) -> Iterator[tuple[str | None, bytes]]:
-        while (found := self._next(final)) is not None:
+        buf = self.buf
+        while (found := self._next(buf, final)) is not None:
             start, blank, end = found
             if self.started or start > self.body:
-                yield self.sender, unquote(bytes(self.buf[self.body:start - blank]))
-            self.sender = sender_token(bytes(self.buf[start:end]))
+                data = bytes(buf[self.body:start - blank])
+                yield self.sender, unquote(data) if self.quoted else data
+            self.sender = sender_token(buf[start:end])
             self.started = True
             self.body = self.search = end
+            # The scan finds lines after a line end: the first line is looked at here
+            # (when its first byte is not read yet, unquote() will look).
+            self.quoted = end >= len(buf) or buf[end] == 0x3E  # ">"
 
-    def _next(self, final: bool) -> tuple[int, int, int] | None:
+    def _next(self, buf: bytearray, final: bool) -> tuple[int, int, int] | None:
         """(separator start, length of the blank line before it, end of its line) of the
         next complete separator line, or None when more data is needed."""
-        buf = self.buf
-        if self.dropped == 0 and self.search == 0 and buf.startswith(SEPARATOR):
-            start, blank = 0, 0  # the stream opens with a separator
+        if not self.started and buf.startswith(SEPARATOR):
+            start, blank = 0, 0  # the stream opens with a separator (buf is never compacted before)
         else:
+            search, position = _FROM_LINE.search, self.search
             while True:
-                newline = buf.find(b"\nFrom ", self.search)
-                if newline < 0:
-                    self.search = max(self.body, len(buf) - len(SEPARATOR))
+                match = search(buf, position)
+                if match is None:
+                    # A line cut by the end of buf is scanned again with more data.
+                    last = buf.rfind(b"\n", position)
+                    self.search = last if last >= 0 else len(buf)
                     return None
-                start, blank = newline + 1, self._blank_before(newline)
-                if blank:
-                    break
-                self.search = start
+                newline, start = match.span()
+                start -= 5  # where "From " starts
+                if start - newline > 1:  # "\n>From ": the message holds a quoted line
+                    self.quoted = True
+                    position = start
+                    continue
+                # Length of the line that buf[newline] ends when that line is empty
+                # ("\n" or "\r\n"), else 0. buf[0] always starts a line: the stream's
+                # first byte, or the first byte after a separator line once compacted.
+                if newline == 0 or buf[newline - 1] == 0x0A:
+                    blank = 1
+                elif buf[newline - 1] == 0x0D and (newline == 1 or buf[newline - 2] == 0x0A):
+                    blank = 2
+                else:
+                    position = start
+                    continue
+                break
         end = buf.find(b"\n", start)
         if end < 0 and not final:
-            self.search = max(start - 3, self.body)  # this line again, with more data
+            self.search = max(start - 1, self.body)  # this line again, with more data
             return None
         return start, blank, (end + 1 if end >= 0 else len(buf))
-
-    def _blank_before(self, newline: int) -> int:
-        """Length of the line that ``buf[newline]`` ends when that line is empty ("\n"
-        or "\r\n"), else 0. buf[0] always starts a line: the stream's first byte, or
-        the first byte after a separator line once buf is compacted."""
-        buf = self.buf
-        if newline == 0 or buf[newline - 1] == 0x0A:
-            return 1
-        if buf[newline - 1] == 0x0D and (newline == 1 or buf[newline - 2] == 0x0A):
-            return 2
-        return 0
 
 
 SCAN_SIZE = 1 << 16  # bytes per read while looking for a separator

@@ -43,11 +43,16 @@ MAX_PARTS = 1000  # parts parsed per message; the rest are read as text
 _NOT_FIELD = re.compile(r"\n(?![ \t]|From |[\x21-\x39\x3b-\x7e]*+:)")
 _FIRST_FIELD = re.compile(r"[ \t]|From |[\x21-\x39\x3b-\x7e]*+:")
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# A header block of such lines (the first one included) and the blank line after it.
+_HEAD_LF = re.compile(r"(?:(?:[\x21-\x39\x3b-\x7e]*+:|From |[ \t])[^\n]*+\n)++\n")
 # One field with its continuation lines, in a block whose line ends are "\n".
-_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# (Possessive: nothing here backtracks, and re runs it faster so.)
+_FIELD = re.compile(r"^([\x21-\x39\x3b-\x7e]++):[ \t]*+(.*+(?:\n[ \t].*+)*+)", re.MULTILINE)
 # Content-Type parameters: name=value or name="quoted value" (RFC 2045 5.1).
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*+"?|[^;]*)', re.DOTALL)
-_WHITESPACE = re.compile(r"\s+")
+
+# Field names as code asks for them ("Content-Type"), lower-cased (field_key).
+FIELD_KEYS: dict[str, str] = {}
 
 _CONTAINED = frozenset({"message/rfc822", "message/global", "message/news"})
 _OPAQUE_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
@@ -64,31 +69,43 @@ class Budget:
 
 def _split_head(text: str) -> tuple[str, str]:
     """(header block with "\\n" line ends, body) as feedparser would cut them."""
+    # Most mail: LF line ends and only header lines before the blank line. One match
+    # finds the blank line and checks every line; anything else takes the long way.
+    whole = _HEAD_LF.match(text)
+    if whole is not None:
+        end = whole.end()
+        head = text[: end - 2]
+        if "\r" not in head:
+            return head, text[end:]
     if text[:1] in ("\n", "\r"):  # a blank first line: no header fields at all
         return "", text[2:] if text.startswith("\r\n") else text[1:]
     # The blank line: two line ends in a row, "\n\n", "\n\r" or "\r\r" whatever the
     # mix of CR LF, LF and CR (CR LF LF holds "\n\n", CR CR LF holds "\r\r").
     # Searched in growing windows: a CR LF message has no "\n\n" to find, and a search
     # for it must not read a whole multi-megabyte attachment.
+    # A pair with a CR in it needs a CR before the first "\n\n": one memchr says whether
+    # there is any (most mail has LF line ends: one search, not three).
     size, window, end = len(text), 4096, -1
+    cr = False
     while end < 0:
-        for pair in ("\n\n", "\n\r", "\r\r"):
-            found = text.find(pair, 0, window if end < 0 else end)
-            if found >= 0:
-                end = found
+        end = text.find("\n\n", 0, window)
+        if text.find("\r", 0, window if end < 0 else end) >= 0:
+            cr = True
+            for pair in ("\n\r", "\r\r"):
+                found = text.find(pair, 0, window if end < 0 else end)
+                if found >= 0:
+                    end = found
         if window >= size:
             break
         window *= 8
     if end < 0:
-        end = size
-    if end < len(text):
+        head, body = text, ""  # the last window was the whole text: cr is exact
+    else:
         start = end + 3 if text.startswith("\r\n", end + 1) else end + 2
         body = text[start:]
-        crlf = text[end] == "\n" and end and text[end - 1] == "\r"
+        crlf = cr and text[end] == "\n" and end and text[end - 1] == "\r"
         head = text[: end - 1] if crlf else text[:end]
-    else:
-        head, body = text, ""
-    if "\r" in head:
+    if cr and "\r" in head:
         head = head.replace("\r\n", "\n").replace("\r", "\n")
     if not _FIRST_FIELD.match(head):
         return "", text
@@ -107,8 +124,16 @@ def _split_head(text: str) -> tuple[str, str]:
     return head[: bad.start()], text[stop:]
 
 
-def _fields(head: str) -> list[tuple[str, str]]:
-    return _FIELD.findall(head)
+def field_key(name: str) -> str:
+    """``name.lower()``, the key of tables by field name, remembered for the few names
+    code asks for (a bounded cache). Hot paths write ``FIELD_KEYS.get(name) or
+    field_key(name)``: a lookup with a cached hash beats a new string per call."""
+    key = FIELD_KEYS.get(name)
+    if key is None:
+        key = name.lower()
+        if len(FIELD_KEYS) < 1024:
+            FIELD_KEYS[name] = key
+    return key
 
 
 def _unquote(value: str) -> str:
@@ -147,10 +172,9 @@ def content_type_of(value: str | None, default: str = "text/plain") -> str:
 def decode_transfer(body: str, encoding: str) -> bytes:
     """A body's bytes with its Content-Transfer-Encoding undone; never raises (what
     cannot be decoded is returned as it was written, as compat32 does)."""
-    data = body.encode("ascii", "surrogateescape")
     encoding = encoding.strip().lower()
     if encoding == "base64":
-        packed = _WHITESPACE.sub("", body)
+        packed = "".join(body.split())  # \s+ removed, ten times faster than re.sub
         try:
             return binascii.a2b_base64(packed + "=" * (-len(packed) % 4))
         except (binascii.Error, ValueError):
@@ -158,7 +182,8 @@ def decode_transfer(body: str, encoding: str) -> bytes:
             try:
                 return binascii.a2b_base64(packed)
             except (binascii.Error, ValueError):
-                return data
+                return body.encode("ascii", "surrogateescape")
+    data = body.encode("ascii", "surrogateescape")
     if encoding == "quoted-printable":
         return binascii.a2b_qp(data)
     return data
@@ -210,12 +235,12 @@ class Part:
     def __init__(self, text: str, default: str = "text/plain", depth: int = 0,
                  budget: Budget | None = None) -> None:
         head, self.body = _split_head(text)
-        self._fields = _fields(head) if head else []
-        self._table: dict[str, str] | None = None
+        self._fields = _FIELD.findall(head) if head else []
+        self._table: dict[str, list[str]] | None = None
         self._default = default
         self._depth = depth
-        self._budget = budget or Budget()
-        self._budget.parts += 1
+        self._budget = budget = budget or Budget()
+        budget.parts += 1
         self._children: list[Part] | None = None
         self._read = False  # children parsed yet
         self._ctype: str | None = None
@@ -229,15 +254,28 @@ class Part:
     def keys(self) -> list[str]:
         return [name for name, _value in self._fields]
 
+    @property
+    def table(self) -> dict[str, list[str]]:
+        """Every field's values in order, by lower-cased name, as written (built once;
+        read it, never change it: get() and hrdp.message read the same dict)."""
+        table = self._table
+        if table is None:
+            table = self._table = {}
+            for name, value in self._fields:
+                key = name.lower()
+                if key in table:
+                    table[key].append(value)
+                else:
+                    table[key] = [value]
+        return table
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of a field (as written), or ``default``."""
         table = self._table
         if table is None:
-            table = {}
-            for key, value in self._fields:
-                table.setdefault(key.lower(), value)
-            self._table = table
-        return table.get(name.lower(), default)
+            table = self.table
+        values = table.get(FIELD_KEYS.get(name) or field_key(name))
+        return values[0] if values else default
 
     def get_default_type(self) -> str:
         return self._default
@@ -271,17 +309,18 @@ class Part:
         return self._children
 
     def _parse_children(self) -> list[Part] | None:
-        ctype = self.get_content_type()
+        ctype = self._ctype or self.get_content_type()
+        container = ctype in _CONTAINED
+        if not container and not ctype.startswith("multipart/"):
+            return None  # a leaf: most parts
         if self._depth >= MAX_DEPTH or self._budget.parts >= MAX_PARTS:
             return None
-        if ctype in _CONTAINED:
+        if container:
             body = self.body
             if self.transfer_encoding not in _OPAQUE_ENCODINGS:
                 body = decode_transfer(body, self.transfer_encoding).decode(
                     "ascii", "surrogateescape")
             return [Part(body, "text/plain", self._depth + 1, self._budget)]
-        if not ctype.startswith("multipart/"):
-            return None
         boundary = self.get_param("boundary")
         if not boundary or not boundary.rstrip():
             return None
@@ -316,12 +355,15 @@ class Part:
         return decode_transfer(self.body, self.transfer_encoding)
 
     def walk(self) -> Iterator[Part]:
-        """This part and every part inside it, depth first (Message.walk's order)."""
-        yield self
-        children = self.children
-        if children:
-            for child in children:
-                yield from child.walk()
+        """This part and every part inside it, depth first (Message.walk's order); a
+        part's children are parsed when the walk reaches them, as the nested walk did."""
+        stack = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            children = part.children
+            if children:
+                stack.extend(reversed(children))
 
 
 def parse(raw: bytes) -> Part:

@@ -76,3 +76,15 @@ def test_big_archive_in_small_reads_compacts_its_buffer() -> None:
     got = list(split_mbox(reads))
     assert len(got) == 500
     assert got[0] == ("a@b", b"Subject: s\n\n" + b"line\n" * 200)
+
+
+def test_quoted_first_line_at_a_read_boundary_is_unquoted() -> None:
+    # The separator line ends a read: the next message's first line comes in the next.
+    reads = [b"From a@b Thu\n", b">From x\nbody\n\nFrom c@d Fri\n", b">>From y\n"]
+    assert list(split_mbox(reads)) == [("a@b", b"From x\nbody\n"), ("c@d", b">From y\n")]
+
+
+def test_a_long_line_read_in_pieces_is_scanned_once_more_at_most() -> None:
+    data = b"From a@b Thu\n" + b"x" * 5000 + b"\n\nFrom c@d Fri\n>From z\n"
+    reads = [data[i:i + 7] for i in range(0, len(data), 7)]
+    assert list(split_mbox(reads)) == list(reference(lines(data)))

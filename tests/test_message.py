@@ -97,6 +97,16 @@ def test_header_block_sniffing() -> None:
     assert not looks_like_header_block(b"\x89PNG\r\n")
 
 
+def test_header_any_spelling_and_has_any() -> None:
+    msg = parse("Subject: =?utf-8?q?caf=C3=A9?=\nX-Empty:\nReceived: a\nReceived: b\n\nbody")
+    assert msg.header("Subject") == msg.header("subject") == msg.header("SUBJECT") == "café"
+    assert msg.header("X-Absent") == msg.header("x-absent") == ""
+    assert msg.headers("received") == ["a", "b"]
+    assert msg.has_any(frozenset({"x-empty", "x-spam-status"}))  # there, even empty
+    assert not msg.has_any(frozenset({"x-spam-status", "x-rspamd-score"}))
+    assert not msg.has_any(frozenset())
+
+
 def test_junk_has_no_headers() -> None:
     assert not parse(b"\x89PNG\r\n\x1a\nbinary").has_headers
     assert parse("Subject: x\n\nbody").has_headers
@@ -117,7 +127,7 @@ def test_real_corpus_messages_parse(corpus: Path) -> None:
 @pytest.mark.parametrize(
     "value",
     ["plain", "  padded  ", "two  spaces", "tab\there", "fold\n\tline", "vt\x0bff\x0c",
-     "sep\x1cx", "=?utf-8?q?a?=", "caf\udcc3\udca9"],
+     "sep\x1cx", "=?utf-8?q?a?=", "caf\udcc3\udca9", "nul\x00x", "del\x7f", " lead", "\x1ftail"],
 )
 def test_decode_text_fast_path_agrees_with_full_decoding(value: str) -> None:
     full = " ".join(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").split())

@@ -86,6 +86,10 @@ def test_every_corpus_message_has_the_stdlib_structure(corpus: Path) -> None:
         b"no header at all\n\nbody\n",
         b"Subject: \xe4\xf6 8-bit\n\nbody \xff\n",
         b":no name\nSubject: a\n\nbody\n",
+        b"Subject: a\rnot a header\nX: 1\n\nbody\n",  # a CR alone ends a line here too
+        b"Subject: a\nFrom x\n cont\n\tmore\nX: 1\n\nbody\n",  # "From " line, continuations
+        b"Subject: a\nX: 1\n",  # LF header lines and no blank line
+        b"Subject: a\n\n",
     ],
 )
 def test_headers_and_body_split_as_compat32_does(raw: bytes) -> None:
@@ -158,6 +162,16 @@ def test_nesting_is_bounded() -> None:
     assert sum(1 for _part in mime.parse(wide).walk()) == mime.MAX_PARTS
 
 
+def test_walk_is_depth_first_and_parses_children_as_it_reaches_them() -> None:
+    inner = b"--b2\n\ntwo\n--b2\n\nthree\n--b2--\n"
+    raw = _multipart(b"--b1\n\none\n--b1\nContent-Type: multipart/mixed; boundary=b2\n\n"
+                     + inner + b"--b1\n\nfour\n--b1--\n")
+    part = mime.parse(raw)
+    walk = part.walk()
+    assert next(walk) is part and part._read is False
+    assert [p.body for p in walk] == ["one", inner.decode().rstrip("\n"), "two", "three", "four"]
+
+
 def test_bodies_are_split_only_when_read() -> None:
     part = mime.parse(_multipart(b"--b1\n\none\n--b1--\n"))
     assert part._read is False  # headers alone answered get_content_type()
@@ -174,6 +188,7 @@ def test_bodies_are_split_only_when_read() -> None:
         ("aGVsbG8gd29y\nbGQ\n", "BASE64", b"hello world"),  # folded, padding lost
         ("caf=C3=A9 =\nsoft\n", "quoted-printable", "café soft\n".encode()),
         ("plain \udce9\n", "8bit", b"plain \xe9\n"),  # 8-bit bytes come back as they were
+        ("aGVs\r\n\tbG8g\x0bd29y\x1cbGQ=", "base64", b"hello world"),  # any whitespace
     ],
 )
 def test_transfer_decoding(body: str, encoding: str, expected: bytes) -> None:

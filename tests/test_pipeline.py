@@ -78,13 +78,22 @@ def test_concurrent_scorer_keeps_input_order_and_matches_sequential() -> None:
     assert len(slow.threads) > 1  # really ran on several threads
 
 
-@pytest.mark.parametrize("exc", [ScorerError("spamd: connection refused"), ValueError("bug")])
-def test_scorer_failure_is_recorded_never_clean(exc: Exception) -> None:
-    [result] = run([raw(0)], FailingScorer(exc))
+@pytest.mark.parametrize("concurrency", [1, 2])  # scored in line, or from a thread pool
+@pytest.mark.parametrize(("exc", "warning"), [
+    (ScorerError("spamd: connection refused"), "scorer down failed: spamd: connection refused"),
+    (ValueError("bug"), "scorer down failed: ValueError: bug"),
+])
+def test_scorer_failure_is_recorded_never_clean(
+    exc: Exception, warning: str, concurrency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HRDP_DEBUG", raising=False)
+    scorer = FailingScorer(exc)
+    scorer.concurrency = concurrency  # type: ignore[attr-defined]
+    [result] = run([raw(0)], scorer)
     assert result.decision.pool == "normal"
     assert result.decision.reasons == ["scorer-error"]
     assert result.score is None
-    assert "failed" in result.warnings[0]
+    assert result.warnings == [warning]
     [strict] = run([raw(0)], FailingScorer(exc), Policy(scorer_error_high_risk=True))
     assert strict.decision.pool == "high-risk"
 
@@ -118,6 +127,15 @@ def test_a_bug_on_one_message_does_not_lose_the_batch(monkeypatch: pytest.Monkey
     results = run([raw(0), raw(1), raw(2)], None)
     assert [r.error is None for r in results] == [True, False, True]
     assert "internal error" in (results[1].error or "")
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_hrdp_debug_raises_a_scorer_bug(concurrency: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HRDP_DEBUG", "1")
+    scorer = FailingScorer(ValueError("bug"))
+    scorer.concurrency = concurrency  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="bug"):
+        run([raw(0)], scorer)
 
 
 class KillerScorer:
