@@ -21,7 +21,8 @@ caller searches with Python's regex as before. Both engines give the same answer
 Compiling takes 20-70 ms, about what the regex spends on a megabyte of text: a set is
 compiled once it has been asked about ``WARM_UP`` characters (the regex answers until
 then), so that a short run never pays it and a long one pays at most about twice what
-the best choice would; once per process, with scratch space per thread.
+the best choice would. It is compiled once per machine (hrdp.hscache keeps it for other
+processes), with scratch space per thread.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from hrdp.dsn.decoding import top_level
 
 try:  # Hyperscan's wheel exists for x86-64 only
     import hyperscan
+
+    from hrdp import hscache
 except ImportError:  # pragma: no cover - other machines
     hyperscan = None  # type: ignore[assignment]  # no wheel: every set answers None, the regex
 
@@ -156,14 +159,10 @@ class Occurrences(Generic[K]):
     def _compiled(self) -> hyperscan.Database | None:
         with self._lock:
             if self._database is None and not self._failed:
-                database = hyperscan.Database()
                 try:
-                    database.compile(
-                        expressions=self._expressions,
-                        ids=self._ids,
-                        elements=len(self._expressions),
-                        flags=[self._hs_flags(flags) for flags in self._flags],
-                    )
+                    database = hscache.compile_database(
+                        self._expressions, self._ids,
+                        [self._hs_flags(flags) for flags in self._flags])
                 except hyperscan.error as exc:
                     self._failed = True
                     log.warning("Hyperscan cannot compile these patterns (%s): regex used", exc)

@@ -11,6 +11,7 @@ from typing import cast
 
 import hyperscan
 
+from hrdp import hscache
 from hrdp.errors import ScorerError
 
 # Every character str.split() folds (str.isspace(): ASCII's six, \x1c-\x1f, and these),
@@ -65,12 +66,10 @@ class HyperscanPhraseMatcher:
     def __init__(self, owners: Mapping[str, Collection[int]]) -> None:
         self._phrases = [(phrase[0].isalnum(), frozenset(rules))
                          for phrase, rules in owners.items()]
-        self._database = hyperscan.Database()
-        try:
-            self._database.compile(
-                expressions=[_expression(phrase) for phrase in owners],
-                ids=list(range(len(owners))), elements=len(owners),
-                flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(owners))
+        try:  # compiled once per machine: hrdp.hscache keeps it
+            self._database = hscache.compile_database(
+                [_expression(phrase) for phrase in owners], list(range(len(owners))),
+                [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(owners))
         except hyperscan.error as exc:
             raise ScorerError(f"rules: the phrases cannot be compiled ({exc})") from None
         self._local = threading.local()
