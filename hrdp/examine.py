@@ -190,9 +190,9 @@ class Examiner:
         partial.result.score = score
         facts = partial.facts
         spam = score.spam if score else None
-        if facts is _NO_FACTS and (spam is True or spam is False or spam is None):
+        if facts is _NO_FACTS and (spam is None or isinstance(spam, bool)):
             # An ordinary message: one shared Facts per verdict (pickled once a batch).
-            partial.facts = _SPAM if spam is True else _HAM if spam is False else _NO_FACTS
+            partial.facts = _NO_FACTS if spam is None else _SPAM if spam else _HAM
             return
         # Facts(...): a third of dataclasses.replace's cost
         partial.facts = Facts(facts.malformed, facts.dsn, facts.dns, spam, facts.scorer_failed)

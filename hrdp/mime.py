@@ -83,29 +83,25 @@ def _split_head(text: str) -> tuple[str, str]:
     # mix of CR LF, LF and CR (CR LF LF holds "\n\n", CR CR LF holds "\r\r").
     # Searched in growing windows: a CR LF message has no "\n\n" to find, and a search
     # for it must not read a whole multi-megabyte attachment.
-    # A pair with a CR in it needs a CR before the first "\n\n": one memchr says whether
-    # there is any (most mail has LF line ends: one search, not three).
     size, window, end = len(text), 4096, -1
-    cr = False
     while end < 0:
-        end = text.find("\n\n", 0, window)
-        if text.find("\r", 0, window if end < 0 else end) >= 0:
-            cr = True
-            for pair in ("\n\r", "\r\r"):
-                found = text.find(pair, 0, window if end < 0 else end)
-                if found >= 0:
-                    end = found
+        for pair in ("\n\n", "\n\r", "\r\r"):
+            found = text.find(pair, 0, window if end < 0 else end)
+            if found >= 0:
+                end = found
         if window >= size:
             break
         window *= 8
     if end < 0:
-        head, body = text, ""  # the last window was the whole text: cr is exact
-    else:
+        end = size
+    if end < len(text):
         start = end + 3 if text.startswith("\r\n", end + 1) else end + 2
         body = text[start:]
-        crlf = cr and text[end] == "\n" and end and text[end - 1] == "\r"
+        crlf = text[end] == "\n" and end and text[end - 1] == "\r"
         head = text[: end - 1] if crlf else text[:end]
-    if cr and "\r" in head:
+    else:
+        head, body = text, ""
+    if "\r" in head:
         head = head.replace("\r\n", "\n").replace("\r", "\n")
     if not _FIRST_FIELD.match(head):
         return "", text
