@@ -17,6 +17,7 @@ from hrdp.dsn import examine, multiscan, phrases, status, textscan
 from hrdp.dsn.decoding import lowered, top_level
 from hrdp.message import ParsedMessage
 from tests.conftest import REPO, corpus_dir
+from tests.test_dsn_patterns import NOTICE_CASES
 
 needs_hyperscan = pytest.mark.skipif(multiscan.hyperscan is None, reason="no Hyperscan")
 # Every set of patterns scanned at once, with the kind of text each is given.
@@ -136,15 +137,9 @@ def test_written_texts_are_found_alike(text: str) -> None:
 @pytest.mark.usefixtures("compiled")
 @pytest.mark.parametrize(
     ("subject", "notice"),
-    [
-        ("", ""), ("Delayed Mail", ""), ("Delayed Mail", "gave up on it"),
-        ("", "this is a warning only. will keep trying"), ("Returned mail", "permanent error"),
-        ("", "will continue trying ... no further attempts"),
-        ("", "no further attempts ... will continue trying"),
-        ("Gave up", "delivery has been delayed"), ("", "has not yet been delivered, xgave up"),
-        ("", "user unknown"), ("", "550 5.1.1 x"), ("Delayed Mail", "delivery has failed"),
-    ],
-)  # fmt: skip
+    [*NOTICE_CASES,
+     ("", "user unknown"), ("", "550 5.1.1 x"), ("Delayed Mail", "delivery has failed")],
+)
 def test_notice_phrases_decide_alike(subject: str, notice: str) -> None:
     """is_delay and says_bounce from one scan: what the searches of the regex path say
     (a give-up anywhere wins, else a delay phrase, else the subject)."""
