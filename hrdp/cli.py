@@ -17,11 +17,13 @@ from hrdp.dnscheck import DomainChecker, make_checker
 from hrdp.engine import ScorerSpec, batch_gc
 from hrdp.errors import ExitCode, HrdpError, InputError
 from hrdp.examine import Job
+from hrdp.lines import Line, line_of
 from hrdp.options import check_options, output_options
-from hrdp.pipeline import Result, Settings, classify, classify_files
+from hrdp.pipeline import Settings, classify, classify_files
 from hrdp.pool import Policy
 from hrdp.progress import ProgressView, Reporter, input_size
 from hrdp.ranges import check_paths
+from hrdp.render import Renderer
 from hrdp.scoring import registry
 from hrdp.sources import iter_messages
 from hrdp.terminal import RichTableWriter, Summary, message_facts, print_inspection
@@ -129,13 +131,15 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
         settings = _settings(opts, checker)
         batch_gc()
         with _writer(opts) as writer, progress or nullcontext():
-            for result in _results(paths, opts, settings, report, progress):
-                row = output.to_row(result)
-                writer.write(row)
-                summary.add(row)
-                incomplete |= bool(result.error) or _soft_failure(row["reasons"])
-                for warning in result.warnings:
-                    report.warning(warning, f"{result.source}#{result.index}: ")
+            for line in _lines(paths, opts, settings, report, progress, writer.renderer):
+                if line.text is not None:
+                    writer.write_text(line.text)
+                else:
+                    writer.write(line.row or {})
+                summary.count(line.pool, line.reasons, line.error, line.dsn_kind)
+                incomplete |= bool(line.error) or _soft_failure(line.reasons)
+                for warning in line.warnings:
+                    report.warning(warning, f"{line.source}#{line.index}: ")
                 if progress:
                     progress.row_done()
         report.repeated()
@@ -150,9 +154,10 @@ def _run_classify(paths: tuple[str, ...], opts: dict[str, Any]) -> int:
     return ExitCode.OK
 
 
-def _results(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings,
-             report: Reporter, progress: ProgressView | None) -> Iterator[Result]:
-    """Results in input order, from this machine or from a Dask cluster."""
+def _lines(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings, report: Reporter,
+           progress: ProgressView | None, renderer: Renderer | None) -> Iterator[Line]:
+    """Rows in input order, from this machine or from a Dask cluster: rendered in the
+    writer's streaming format, or as rows for a table (``renderer`` None)."""
     if opts["engine"] == "dask":
         if not opts["scheduler"]:
             raise click.UsageError("--engine dask needs --scheduler ADDR")
@@ -160,18 +165,27 @@ def _results(paths: tuple[str, ...], opts: dict[str, Any], settings: Settings,
 
         dns = DnsSpec.read(nameserver=opts["nameserver"], timeout=opts["dns_timeout"],
                            lifetime=opts["dns_lifetime"], zone_files=opts["dns_zone"])
-        return classify_dask(paths, job=settings.job, scorer_spec=settings.scorer_spec,
-                             dns=dns, scheduler=opts["scheduler"], on_error=report.error,
-                             on_warning=report.warning)
+        results = classify_dask(paths, job=settings.job, scorer_spec=settings.scorer_spec,
+                                dns=dns, scheduler=opts["scheduler"], on_error=report.error,
+                                on_warning=report.warning)
+        return (line_of(result, renderer) for result in results)
     try:
         check_paths(paths)
     except InputError:  # standard input or a pipe: read here, message by message
         raws = iter_messages(paths, stdin=sys.stdin.buffer, on_error=report.error,
                              on_warning=report.warning)
-        return classify(progress.reading(raws) if progress else raws, settings)
+        raws = progress.reading(raws) if progress else raws
+        if renderer:
+            return classify(raws, settings, renderer)
+        return (line_of(result, None) for result in classify(raws, settings))
     # Files and folders: the workers read them, in units (hrdp.ranges).
-    return classify_files(paths, settings, on_error=report.error, on_warning=report.warning,
-                          on_read=progress.read if progress else None)
+    on_read = progress.read if progress else None
+    if renderer:
+        return classify_files(paths, settings, renderer, on_error=report.error,
+                              on_warning=report.warning, on_read=on_read)
+    results = classify_files(paths, settings, on_error=report.error, on_warning=report.warning,
+                             on_read=on_read)
+    return (line_of(result, None) for result in results)
 
 
 def _progress(paths: tuple[str, ...], console: Console, quiet: bool) -> ProgressView | None:

@@ -19,8 +19,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hrdp import wire
+from hrdp import render, wire
 from hrdp.examine import Examiner, Job, Partial, error_partial
+from hrdp.lines import Prepared, prepare
 from hrdp.ranges import Unit, read_here
 from hrdp.scoring import registry
 from hrdp.scoring.base import Scorer
@@ -55,19 +56,22 @@ Work = list[RawMessage] | UnitTask
 
 @dataclass
 class Done:
-    """Stage one's partials for a batch, or for one unit (whose indices count from 0)."""
+    """Stage one's partials for a batch, or for one unit (whose indices count from 0);
+    or, from a worker that renders rows, their prepared halves (hrdp.lines)."""
 
     partials: list[Partial]
     unit: Unit | None = None
     not_mail: list[str] = field(default_factory=list)  # files the unit's walk left out
+    prepared: list[Prepared] = field(default_factory=list)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Crosses the pipe as flat tuples (hrdp.wire): a third of the dataclasses' cost."""
-        return (_unpacked, (wire.pack(self.partials), self.unit, self.not_mail))
+        return (_unpacked, (wire.pack(self.partials), self.unit, self.not_mail, self.prepared))
 
 
-def _unpacked(rows: list[wire.Row], unit: Unit | None, not_mail: list[str]) -> Done:
-    return Done(wire.unpack(rows), unit, not_mail)
+def _unpacked(rows: list[wire.Row], unit: Unit | None, not_mail: list[str],
+              prepared: list[Prepared]) -> Done:
+    return Done(wire.unpack(rows), unit, not_mail, prepared)
 
 
 def _unit_done(examiner: Examiner, unit: Unit, wait: bool = True) -> Done:
@@ -106,6 +110,7 @@ class _Batch:
 
 
 _WORKER: Examiner | None = None
+_RENDERER: render.Renderer | None = None
 
 # Allocations (less deallocations) between two collections of the youngest generation.
 # Python's 700 suits programs that build long-lived object graphs; a batch run frees
@@ -125,16 +130,23 @@ def batch_gc() -> None:
 
 
 def _init_worker(job: Job, spec: ScorerSpec | None) -> None:
-    global _WORKER
+    global _WORKER, _RENDERER
     _WORKER = Examiner(job, spec.load() if spec else None)
+    _RENDERER = render.renderer(job.render) if job.render else None
     batch_gc()
 
 
 def _work(work: Work) -> list[Done]:
     assert _WORKER is not None, "worker not initialised"
     if isinstance(work, UnitTask):
-        return [_unit_done(_WORKER, unit) for unit in work.units]
-    return [Done(_WORKER.batch(work))]
+        dones = [_unit_done(_WORKER, unit) for unit in work.units]
+    else:
+        dones = [Done(_WORKER.batch(work))]
+    if _RENDERER is not None:  # the main process only finishes the rows (hrdp.render)
+        for done in dones:
+            done.prepared = [prepare(partial, _RENDERER) for partial in done.partials]
+            done.partials = []
+    return dones
 
 
 def _died(work: Work) -> list[Done]:

@@ -32,6 +32,7 @@ class Job:
     all_rules: bool = False  # evaluate every rule even when a DSN already decided
     max_size: int = 32 * 1024 * 1024  # bytes of one message that are checked
     time_budget: float = 10.0  # seconds one message may take in stage one (0: none)
+    render: str | None = None  # workers prepare rows in this streaming format (hrdp.render)
 
 
 @dataclass

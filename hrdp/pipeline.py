@@ -6,6 +6,9 @@ or in --jobs workers (engine.py); ``classify_files`` lets the workers read the f
 submitted as a future as soon as a batch comes back so the distinct domains of a run
 resolve concurrently and once each, then the pool decision. Rows leave in input order
 through a bounded window.
+
+Given a Renderer (hrdp.render: the writer's streaming format), the pipeline gives Lines
+instead of Results, and --jobs workers render their half of every row (hrdp.lines).
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, groupby, islice
+from typing import TypeVar, overload
 
+from hrdp import lines
 from hrdp.dnscheck import DnsVerdict, DomainChecker
 from hrdp.engine import Done, Engine, InlineEngine, ProcessEngine, ScorerSpec, UnitTask, Work
 from hrdp.examine import Job, Partial, Result
-from hrdp.pool import Decision, Facts, Policy, decide
+from hrdp.lines import Decisions, Line, Prepared
 from hrdp.ranges import Numbering, Planner, Unit, read_unit, tasks
+from hrdp.render import Renderer
 from hrdp.scoring.base import Scorer
 from hrdp.sources import RawMessage
 
-__all__ = ["Result", "Settings", "classify", "classify_files"]
+__all__ = ["Line", "Result", "Settings", "classify", "classify_files"]
 
 UNIT_BYTES = 4 << 20  # a worker's piece of an archive: fewer, larger results to pickle
 
@@ -41,19 +47,51 @@ class Settings:
     window: int = 4096  # messages whose DNS answer may be pending at once
 
 
-def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]:
-    """One Result per raw message, in input order."""
-    return _run(_batched(raws, settings.batch_size), settings)
+T = TypeVar("T", Result, Line)
+# In the window: a Partial (first None: its index is set already), or a worker's Prepared
+# row and the first index of its unit.
+Pending = tuple[Partial, "Future[DnsVerdict] | None", None] | tuple[
+    Prepared, "Future[DnsVerdict] | None", int]
+Finish = Callable[[Pending], T]
 
 
+@overload
+def classify(raws: Iterable[RawMessage], settings: Settings) -> Iterator[Result]: ...
+@overload
+def classify(raws: Iterable[RawMessage], settings: Settings, renderer: Renderer
+             ) -> Iterator[Line]: ...
+def classify(raws: Iterable[RawMessage], settings: Settings,
+             renderer: Renderer | None = None) -> Iterator[Result] | Iterator[Line]:
+    """One Result per raw message, in input order; one Line with a renderer."""
+    work = _batched(raws, settings.batch_size)
+    if renderer is None:
+        return _run(work, settings, _results(settings))
+    return _run(work, settings, _lines(settings, renderer), renderer)
+
+
+@overload
+def classify_files(
+    paths: Sequence[str], settings: Settings, renderer: None = None, *,
+    on_error: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[Result]: ...
+@overload
+def classify_files(
+    paths: Sequence[str], settings: Settings, renderer: Renderer, *,
+    on_error: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[Line]: ...
 def classify_files(
     paths: Sequence[str],
     settings: Settings,
+    renderer: Renderer | None = None,
     *,
     on_error: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
     on_read: Callable[[int], None] | None = None,
-) -> Iterator[Result]:
+) -> Iterator[Result] | Iterator[Line]:
     """``classify(iter_messages(paths))`` for files and folders (not standard input, not
     pipes: hrdp.ranges.check_paths), the rows identical; the workers read the files.
 
@@ -62,8 +100,33 @@ def classify_files(
     planner = Planner(UNIT_BYTES, on_error)
     numbering = Numbering()
     work = _work(planner, planner.units(paths), settings.batch_size, on_read)
-    yield from _run(work, settings, on_done=_numbered(numbering, planner, on_read))
+    on_done = _numbered(numbering, planner, on_read)
+    if renderer is None:
+        yield from _run(work, settings, _results(settings), on_done=on_done)
+    else:
+        yield from _run(work, settings, _lines(settings, renderer), renderer, on_done)
     planner.report(on_warning)
+
+
+def _results(settings: Settings) -> Finish[Result]:
+    decisions = Decisions(settings.job.policy)
+
+    def finish(pending: Pending) -> Result:
+        assert pending[2] is None, "workers prepare rows only for a renderer"
+        return _finish(pending[0], pending[1], decisions)
+
+    return finish
+
+
+def _lines(settings: Settings, renderer: Renderer) -> Finish[Line]:
+    decisions = Decisions(settings.job.policy)
+
+    def finish(pending: Pending) -> Line:
+        if pending[2] is None:
+            return lines.line_of(_finish(pending[0], pending[1], decisions), renderer)
+        return lines.finish(pending[0], pending[1], pending[2], decisions, renderer)
+
+    return finish
 
 
 def _work(
@@ -84,18 +147,18 @@ def _work(
 
 def _numbered(
     numbering: Numbering, planner: Planner, on_read: Callable[[int], None] | None
-) -> Callable[[Done], None]:
-    """Gives a unit's partials the indices of a local run, in the order units come back."""
+) -> Callable[[Done], int]:
+    """The index of a local run that a unit's first row has, in the order units come
+    back (the unit's rows count from 0)."""
 
-    def settle(done: Done) -> None:
+    def settle(done: Done) -> int:
         if done.unit is None:  # a batch read here: indices and bytes counted already
-            return
-        first = numbering.first_index(done.unit, len(done.partials))
-        for partial in done.partials:
-            partial.result.index += first
+            return 0
+        first = numbering.first_index(done.unit, len(done.partials) + len(done.prepared))
         planner.skipped(done.not_mail)
         if on_read is not None:
             on_read(done.unit.size)
+        return first
 
     return settle
 
@@ -110,25 +173,29 @@ def _counted(
 
 
 def _run(
-    work: Iterator[Work], settings: Settings, on_done: Callable[[Done], None] | None = None
-) -> Iterator[Result]:
-    first = list(islice(work, 2))
-    engine = _engine(settings, several=len(first) > 1)
+    work: Iterator[Work], settings: Settings, finish: Finish[T],
+    renderer: Renderer | None = None, on_done: Callable[[Done], int] | None = None,
+) -> Iterator[T]:
+    ahead = list(islice(work, 2))
+    engine = _engine(settings, several=len(ahead) > 1, renderer=renderer)
     window = _window(settings)
-    decide_once = _Decisions(settings.job.policy)
-    pending: deque[tuple[Partial, Future[DnsVerdict] | None]] = deque()
+    submit = settings.checker.submit
+    pending: deque[Pending] = deque()
     try:
-        for dones in engine.map(chain(first, work)):
+        for dones in engine.map(chain(ahead, work)):
             for done in dones:
-                if on_done is not None:
-                    on_done(done)
+                first = on_done(done) if on_done is not None else 0
                 for partial in done.partials:
+                    partial.result.index += first
                     domain = partial.domain
-                    pending.append((partial, settings.checker.submit(domain) if domain else None))
+                    pending.append((partial, submit(domain) if domain else None, None))
+                for prepared in done.prepared:
+                    domain = prepared[2]
+                    pending.append((prepared, submit(domain) if domain else None, first))
             while pending and (len(pending) > window or _ready(pending[0])):
-                yield _finish(*pending.popleft(), decide_once)
+                yield finish(pending.popleft())
         while pending:
-            yield _finish(*pending.popleft(), decide_once)
+            yield finish(pending.popleft())
     finally:
         engine.close()
 
@@ -145,14 +212,16 @@ def _window(settings: Settings) -> int:
     return settings.window
 
 
-def _engine(settings: Settings, several: bool) -> Engine:
+def _engine(settings: Settings, several: bool, renderer: Renderer | None) -> Engine:
     """Worker processes only pay off for more than one batch: a single message from an
     MTA is classified in this process without forking. A daemon scorer is I/O-bound:
     its requests overlap in this process (worker processes would only take the
-    daemon's CPU) unless --jobs was asked for explicitly."""
+    daemon's CPU) unless --jobs was asked for explicitly. Workers render their half of
+    each row when there is a renderer."""
     jobs = settings.jobs or (1 if _concurrency(settings) > 1 else os.cpu_count() or 1)
     if jobs > 1 and several:
-        return ProcessEngine(settings.job, settings.scorer_spec, jobs)
+        job = replace(settings.job, render=renderer.fmt if renderer else None)
+        return ProcessEngine(job, settings.scorer_spec, jobs)
     return InlineEngine(settings.job, settings.scorer)
 
 
@@ -162,32 +231,14 @@ def _batched(raws: Iterable[RawMessage], size: int) -> Iterator[list[RawMessage]
         yield batch
 
 
-def _ready(item: tuple[Partial, Future[DnsVerdict] | None]) -> bool:
-    return (item[1] is None or item[1].done()) and item[0].ready()
-
-
-class _Decisions:
-    """decide() once per distinct set of facts: a run has a handful (clean, spam, a DSN
-    kind, a DNS outcome...), and the main process decides every row of every worker.
-    Rows share the Decision, which nothing changes after."""
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self.known: dict[tuple[object, ...], Decision] = {}
-
-    def __call__(self, facts: Facts, dns: str | None) -> Decision:
-        kind = facts.dsn.kind if facts.dsn is not None else None  # all decide() reads of it
-        key = (facts.malformed, kind, dns, facts.spam, facts.scorer_failed)
-        found = self.known.get(key)
-        if found is None:
-            found = self.known[key] = decide(
-                Facts(facts.malformed, facts.dsn, dns, facts.spam, facts.scorer_failed),
-                self.policy)
-        return found
+def _ready(pending: Pending) -> bool:
+    """Its DNS answer is in, and so is its score (a Partial's from a daemon)."""
+    return (pending[1] is None or pending[1].done()) and (
+        pending[2] is not None or pending[0].ready())
 
 
 def _finish(
-    partial: Partial, dns: Future[DnsVerdict] | None, decide_once: _Decisions
+    partial: Partial, dns: Future[DnsVerdict] | None, decide_once: Decisions
 ) -> Result:
     result, facts = partial.result, partial.settle().facts
     outcome = facts.dns

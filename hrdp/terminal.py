@@ -39,6 +39,8 @@ class RichTableWriter:
     columns are dropped and the folder all sources share becomes the title, so the
     table fits an 80-column terminal."""
 
+    renderer = None  # collects rows: nothing is rendered ahead
+
     def __init__(self, out: IO[str], headers: bool) -> None:
         self.console = Console(file=out, soft_wrap=False)
         self.headers = headers
@@ -46,6 +48,9 @@ class RichTableWriter:
 
     def write(self, row: dict[str, Any]) -> None:
         self.rows.append(flat(row))
+
+    def write_text(self, text: str) -> None:
+        raise TypeError("the table takes rows, not rendered text")
 
     def close(self) -> None:
         prefix = _common_folder([r["source"] for r in self.rows])
@@ -109,12 +114,18 @@ class Summary:
         self.dsns: Counter[str] = Counter()
 
     def add(self, row: dict[str, Any]) -> None:
-        self.pools[row["pool"]] += 1
-        self.reasons.update(row["reasons"])
-        if row["error"]:
+        self.count(row["pool"], row["reasons"], row["error"],
+                   row["dsn"]["kind"] if row["dsn"] else None)
+
+    def count(self, pool: str, reasons: list[str], error: str | None,
+              dsn_kind: str | None) -> None:
+        self.pools[pool] += 1
+        if reasons:
+            self.reasons.update(reasons)
+        if error:
             self.errors += 1
-        if row["dsn"]:
-            self.dsns[row["dsn"]["kind"]] += 1
+        if dsn_kind:
+            self.dsns[dsn_kind] += 1
 
     @property
     def total(self) -> int:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import shutil
 from pathlib import Path
 
 import pytest
 
-from hrdp import pipeline
+from hrdp import engine, pipeline
 from hrdp.dnscheck import make_checker
 from hrdp.engine import ScorerSpec
 from hrdp.examine import Job, Result
+from hrdp.lines import line_of
 from hrdp.pipeline import Settings, classify, classify_files
+from hrdp.render import renderer
 from hrdp.sources import iter_messages
 from tests.conftest import REPO
 
@@ -85,3 +88,43 @@ def test_rows_are_those_of_a_local_read(
                             for top, _dirs, names in os.walk(folder) for name in names]
     unpacked = sum(len(raw.data or b"") for raw in iter_messages([paths[1]]))
     assert sum(read) == sum(map(os.path.getsize, on_disk)) + unpacked
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "tsv", "csv"])
+def test_rows_prepared_by_workers_are_those_rendered_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """--jobs 2 workers render their half of each row (hrdp.render); the main process
+    finishes it. The lines are those a local run renders from its Results."""
+    paths = _inputs(tmp_path)
+    monkeypatch.setattr(pipeline, "UNIT_BYTES", 4096)
+    quiet = {"on_error": lambda _e: None, "on_warning": lambda _w: None}
+    with make_checker(zone_files=[ZONE]) as checker:
+
+        def settings(jobs: int) -> Settings:
+            return Settings(Job(), checker, ScorerSpec("rules").load(), jobs=jobs,
+                            scorer_spec=ScorerSpec("rules"))
+
+        expected = [line_of(r, renderer(fmt)) for r in classify_files(paths, settings(1),
+                                                                      **quiet)]
+        here = list(classify_files(paths, settings(1), renderer(fmt), **quiet))
+        workers = list(classify_files(paths, settings(2), renderer(fmt), **quiet))
+    assert workers == here == expected
+    assert len(expected) > 6 * 20
+    assert [line.index for line in workers[:30]] == list(range(30))
+    assert {line.pool for line in workers} == {"normal", "high-risk"}
+    assert any(line.dsn_kind for line in workers) and any(line.error for line in workers)
+
+
+def test_a_worker_with_a_format_sends_prepared_rows() -> None:
+    """What crosses the pipe from a worker that renders: prepared rows, no partials."""
+    raws = list(iter_messages([str(SAMPLES / "dsn-exim.eml"), str(SAMPLES / "clean.eml")]))
+    try:
+        engine._init_worker(Job(render="csv"), ScorerSpec("rules"))
+        [done] = engine._work(raws)
+    finally:
+        engine._init_worker(Job(), None)
+    assert done.partials == [] and len(done.prepared) == 2
+    back = pickle.loads(pickle.dumps(done))
+    assert back.prepared == done.prepared
+    assert [p[7] for p in back.prepared] == ["failed", None]  # the DSN kind, for the summary

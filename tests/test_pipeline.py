@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -19,6 +20,7 @@ from hrdp.examine import Examiner, Job
 from hrdp.message import ParsedMessage
 from hrdp.pipeline import Settings, classify
 from hrdp.pool import Policy
+from hrdp.render import renderer
 from hrdp.scoring.base import Score
 from hrdp.sources import RawMessage
 from tests.conftest import REPO
@@ -176,6 +178,25 @@ def test_a_dying_worker_costs_only_its_batch(monkeypatch: pytest.MonkeyPatch) ->
     assert failed == list(range(16, 24))  # the batch of 8 that held message 21
     assert all("worker process died" in (r.error or "") for r in results if r.error)
     assert results[15].error is None and results[24].error is None
+
+
+def test_a_dying_worker_that_renders_rows_costs_only_its_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, with workers that prepare rows (hrdp.render): the batch that died comes
+    back as error rows made here, the others as prepared rows."""
+    monkeypatch.setattr(ScorerSpec, "load", lambda self: KillerScorer())  # inherited by fork
+    raws = [raw(i) for i in range(40)]
+    raws[21] = raw(21).__class__("t.mbox", 21, b"From: a@acme.test\nSubject: die\n\nx\n")
+    with make_checker(zone_files=[ZONE]) as checker:
+        lines = list(classify(raws, parallel_settings(checker, ScorerSpec("killer")),
+                              renderer("jsonl")))
+    assert [line.index for line in lines] == list(range(40))
+    assert [line.index for line in lines if line.error] == list(range(16, 24))
+    rows = [json.loads(line.text or "") for line in lines]
+    assert [row["index"] for row in rows] == list(range(40))
+    assert rows[21]["pool"] == "high-risk" and "worker process died" in rows[21]["error"]
+    assert rows[15]["pool"] == "normal" and rows[15]["dns"] == "ok"
 
 
 class SlowOnBigScorer(LengthScorer):
