@@ -128,7 +128,7 @@ class Planner:
                 units = self._dir(path)
             else:
                 with open(path, "rb", buffering=BUFFER_SIZE) as stream:
-                    units = iter(list(self._opened(path, stream, sniff=False)))
+                    units = self._opened(path, stream, sniff=False)
         except OSError as exc:
             self.on_error(f"{path}: {_describe(exc)}")
             return
@@ -167,31 +167,41 @@ class Planner:
             size = os.stat(source).st_size
             if size > self.chunk_bytes:
                 with open(source, "rb", buffering=BUFFER_SIZE) as stream:
-                    yield from list(self._opened(source, stream, sniff))
+                    units = self._opened(source, stream, sniff)
+                yield from units
                 return
         except OSError:
             size = 0
         yield Unit(source, size=size, sniff=sniff)
 
     def _opened(self, source: str, stream: BinaryIO, sniff: bool) -> Iterator[Unit]:
+        """What the file is, decided now (errors reach the caller here); an mbox's
+        ranges are planned as they are asked for."""
         size = os.fstat(stream.fileno()).st_size
         if size <= self.chunk_bytes:
-            yield Unit(source, size=size, sniff=sniff)
-            return
+            return iter([Unit(source, size=size, sniff=sniff)])
         head = stream.read(_HEAD_SIZE)
         mail_name = os.path.splitext(source)[1].lower() in MAIL_EXTENSIONS
         if sniff and not mail_name and not _looks_like_mail(head):  # as sources._sniffed
-            yield Unit(source, "skipped")
-        elif _codec(head) is None and is_mbox_start(head):
-            yield from self._ranges(source, stream, size)
-        else:
-            yield Unit(source, size=size, sniff=sniff)
+            return iter([Unit(source, "skipped")])
+        if _codec(head) is None and is_mbox_start(head):
+            return self._ranges(source, size)
+        return iter([Unit(source, size=size, sniff=sniff)])
 
-    def _ranges(self, source: str, stream: BinaryIO, size: int) -> Iterator[Unit]:
+    def _ranges(self, source: str, size: int) -> Iterator[Unit]:
+        """Byte ranges of an mbox, each found when the one before is handed out: the
+        first units run while the rest of a big archive is planned (planning a 1.2 GB
+        mbox whole took 0.1 s before any work, and a table of every range). A read error
+        while planning ends the plan with one range to the end, whose reader meets the
+        error and says so in a row, after the messages before it, as a local read does."""
         start = 0
-        while (end := next_separator(stream, start + self.chunk_bytes)) is not None:
-            yield Unit(source, "range", start, end, size=end - start)
-            start = end
+        try:
+            with open(source, "rb", buffering=BUFFER_SIZE) as stream:
+                while (end := next_separator(stream, start + self.chunk_bytes)) is not None:
+                    yield Unit(source, "range", start, end, size=end - start)
+                    start = end
+        except OSError:
+            pass
         yield Unit(source, "range", start, None, size=size - start)
 
 

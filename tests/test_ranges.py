@@ -135,6 +135,47 @@ def test_boundaries_land_on_separators_about_chunk_bytes_apart(tmp_path: Path) -
     assert planned[-1].end is None and all(a.end == b.start for a, b in pairwise(planned))
 
 
+@pytest.mark.parametrize("folder", [False, True])  # named by the user, or met in a walk
+def test_a_big_mbox_is_planned_as_its_ranges_are_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: bool
+) -> None:
+    """The first unit comes before the rest of the archive is searched for boundaries,
+    and the file is not held open by an unfinished plan once it is done."""
+    messages = [b"Subject: %02d\n\n" % i + b"x" * 90 + b"\n" for i in range(50)]
+    path = write(tmp_path / "box.mbox", mboxrd(messages))
+    searches: list[int] = []
+
+    def counted(stream: io.BufferedReader, offset: int) -> int | None:
+        searches.append(offset)
+        return next_separator(stream, offset)
+
+    monkeypatch.setattr("hrdp.ranges.next_separator", counted)
+    plan = Planner(500).units([str(tmp_path if folder else path)])
+    first = next(plan)
+    assert (first.kind, first.start) == ("range", 0) and len(searches) == 1
+    rest = list(plan)
+    assert len(rest) > 5 and len(searches) == len(rest) + 1 and rest[-1].end is None
+
+
+def test_a_read_error_while_planning_loses_no_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan ends with one range to the end of the file; its reader reads (or fails
+    to read, with an error row) what the plan could not cut."""
+    messages = [b"Subject: %02d\n\n" % i + b"x" * 90 + b"\n" for i in range(50)]
+    path = write(tmp_path / "box", mboxrd(messages))
+
+    def failing(stream: io.BufferedReader, offset: int) -> int | None:
+        if offset > 1000:  # the second boundary on
+            raise OSError(5, "Input/output error")
+        return next_separator(stream, offset)
+
+    monkeypatch.setattr("hrdp.ranges.next_separator", failing)
+    planned = units([path], 500)
+    assert len(planned) == 2 and planned[0].end == planned[1].start and planned[1].end is None
+    assert by_units([path], 500) == local([path])
+
+
 def test_corpus_mbox_in_many_ranges(tmp_path: Path) -> None:
     """Real messages (SpamAssassin corpus when HRDP_CORPUS is set), mboxrd and CRLF."""
     messages = _corpus_messages(300) or TRICKY * 50
