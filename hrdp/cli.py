@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from itertools import islice
 from typing import IO, Any, TypeVar
 
@@ -199,26 +199,10 @@ def _soft_failure(reasons: list[str]) -> bool:
     return "dns-tempfail" in reasons or "scorer-error" in reasons
 
 
-@contextmanager
-def _writer(opts: dict[str, Any]) -> Iterator[output.Writer]:
+def _writer(opts: dict[str, Any]) -> AbstractContextManager[output.Writer]:
     """The row writer for the chosen format, writing to stdout or atomically to -o."""
-    path = opts["output_path"]
-    fmt = opts["fmt"] or (output.format_for_path(path) if path else None)
-    target: output.AtomicFile | None = output.AtomicFile(path) if path else None
-    stream: IO[str] = target.file if target else sys.stdout
-    if fmt is None:
-        fmt = "table" if target is None and stream.isatty() else "tsv"
-    writer = output.make_writer(fmt, stream, headers=not opts["no_headers"],
-                                style=opts["style"], table=RichTableWriter)
-    try:
-        yield writer
-        writer.close()
-    except BaseException:
-        if target:
-            target.abort()
-        raise
-    if target:
-        target.commit()
+    return output.opened(opts["output_path"], opts["fmt"], headers=not opts["no_headers"],
+                         style=opts["style"], table=RichTableWriter, stdout=sys.stdout)
 
 
 @cli.command("inspect")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 from hrdp.atomic import AtomicFile
@@ -127,6 +128,31 @@ def make_writer(
     if fmt == "jsonl":
         return JsonlWriter(out)
     return table(out, headers)
+
+
+@contextmanager
+def opened(
+    path: str | None, fmt: str | None, *, headers: bool, style: str | None,
+    table: Callable[[IO[str], bool], Writer], stdout: IO[str],
+) -> Iterator[Writer]:
+    """The writer for ``fmt`` (else the one ``path``'s name asks for; else a table on a
+    terminal and tsv elsewhere), on ``stdout`` or on ``path``, which appears whole, or
+    not at all when the run fails (AtomicFile)."""
+    fmt = fmt or (format_for_path(path) if path else None)
+    target = AtomicFile(path) if path else None
+    stream = target.file if target else stdout
+    if fmt is None:
+        fmt = "table" if target is None and stream.isatty() else "tsv"
+    writer = make_writer(fmt, stream, headers=headers, style=style, table=table)
+    try:
+        yield writer
+        writer.close()
+    except BaseException:
+        if target:
+            target.abort()
+        raise
+    if target:
+        target.commit()
 
 
 def format_for_path(path: str) -> str | None:
