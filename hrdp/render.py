@@ -217,7 +217,6 @@ class CsvRenderer(TsvRenderer):
 _RENDERERS: dict[str, type[_Renderer]] = {
     "jsonl": JsonRenderer, "json": JsonRenderer, "tsv": TsvRenderer, "csv": CsvRenderer,
 }
-STREAM_FORMATS = tuple(_RENDERERS)
 
 
 def renderer(fmt: str) -> Renderer:

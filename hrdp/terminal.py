@@ -113,10 +113,6 @@ class Summary:
         self.errors = 0
         self.dsns: Counter[str] = Counter()
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.count(row["pool"], row["reasons"], row["error"],
-                   row["dsn"]["kind"] if row["dsn"] else None)
-
     def count(self, pool: str, reasons: list[str], error: str | None,
               dsn_kind: str | None) -> None:
         self.pools[pool] += 1
